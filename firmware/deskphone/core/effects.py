@@ -1,0 +1,143 @@
+"""What the core asks the outside world to do, as frozen dataclasses.
+
+The runtime hands each effect to the adapter that owns it; the core never
+waits for an effect to finish (results come back as inputs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from .events import BY_ID
+
+
+@dataclass(frozen=True)
+class Emit:
+    """Fire Action URL event ``event`` with the 14 Yealink variables computed for it."""
+    event: str
+    variables: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        if self.event not in BY_ID:
+            raise ValueError(f"not an Action URL event: {self.event!r}")
+
+
+@dataclass(frozen=True)
+class Render:
+    screen: "object"        # core.screens.Screen (kept loose to avoid an import cycle)
+
+
+@dataclass(frozen=True)
+class SetLed:
+    led: str                # power, mwi, dnd, mute, speaker, headset, line1..lineN
+    pattern: str            # off | on | slow | fast
+
+
+@dataclass(frozen=True)
+class StartTimer:
+    name: str
+    delay: float            # seconds; a running timer of the same name is replaced
+
+
+@dataclass(frozen=True)
+class CancelTimer:
+    name: str
+
+
+@dataclass(frozen=True)
+class Persist:
+    """Store a runtime change of a setting (Yealink key and typed value) in the state directory."""
+    key: str
+    value: object
+
+
+@dataclass(frozen=True)
+class StartAutoProvision:
+    pass
+
+
+@dataclass(frozen=True)
+class Restart:
+    reset: bool = False     # True: clear persisted runtime state first
+
+
+@dataclass(frozen=True)
+class Status:
+    """One line for the service manager / console: what the phone is doing."""
+    text: str
+
+
+# --- engine commands --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EngineDial:
+    ref: str
+    number: str
+    account: int
+
+
+@dataclass(frozen=True)
+class EngineAnswer:
+    call_id: str
+
+
+@dataclass(frozen=True)
+class EngineHangup:
+    call_id: str
+    code: int = 0           # 0: BYE/CANCEL as the state needs; 486/480/603: reject with it
+
+
+@dataclass(frozen=True)
+class EngineHold:
+    call_id: str
+    on: bool
+
+
+@dataclass(frozen=True)
+class EngineMute:
+    call_id: str
+    on: bool
+
+
+@dataclass(frozen=True)
+class EngineDtmf:
+    call_id: str
+    digit: str
+
+
+@dataclass(frozen=True)
+class EngineTransfer:
+    call_id: str
+    target: str
+
+
+@dataclass(frozen=True)
+class EngineAttendedTransfer:
+    call_id: str            # the held call that goes away
+    target_call_id: str     # the consultation call it is joined to
+
+
+@dataclass(frozen=True)
+class EngineForward:
+    call_id: str
+    target: str
+
+
+@dataclass(frozen=True)
+class EngineRegister:
+    account: int
+    enabled: bool
+
+
+ENGINE_COMMANDS = (
+    EngineDial, EngineAnswer, EngineHangup, EngineHold, EngineMute, EngineDtmf,
+    EngineTransfer, EngineAttendedTransfer, EngineForward, EngineRegister,
+)
+
+Effect = (
+    Emit | Render | SetLed | StartTimer | CancelTimer | Persist | StartAutoProvision | Restart
+    | Status | EngineDial | EngineAnswer | EngineHangup | EngineHold | EngineMute | EngineDtmf
+    | EngineTransfer | EngineAttendedTransfer | EngineForward | EngineRegister
+)
