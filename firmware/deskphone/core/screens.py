@@ -1,0 +1,165 @@
+"""What the screen shows, as data: the phone state reduced to a small screen model.
+
+``hw/render.py`` turns a ``Screen`` into pixels for the OLED, the simulated
+display and ``/screencapture``; the core only decides the words.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .accounts import account, enabled_accounts
+
+if TYPE_CHECKING:
+    from .phone import Call, Phone
+
+NO_KEYS = ("", "", "", "")
+
+
+@dataclass(frozen=True)
+class Screen:
+    kind: str                          # idle | dialing | ringing | ringback | connected | menu | ...
+    title: str                         # status bar, left: account or state
+    corner: str                        # status bar, right: clock or call timer
+    lines: tuple[str, ...]             # the body, top to bottom (at most 3)
+    softkeys: tuple[str, str, str, str] = NO_KEYS
+    icons: tuple[str, ...] = ()        # dnd, fwd, missed, mute, hold, held, speaker, headset
+    selected: int | None = None        # highlighted body line (menus)
+    bar: int | None = None             # a 0..15 level bar (volume) under the body
+    status: str = ""                   # one line for the service manager and console
+
+
+def _clock(now: float) -> str:
+    return time.strftime("%H:%M", time.localtime(now))
+
+
+def _duration(call: "Call", now: float) -> str:
+    secs = max(0, int(now - (call.established_at or now)))
+    return f"{secs // 3600}:{secs // 60 % 60:02d}:{secs % 60:02d}" if secs >= 3600 \
+        else f"{secs // 60:02d}:{secs % 60:02d}"
+
+
+def _peer(call: "Call") -> tuple[str, str]:
+    """(name, number) of the other party, each possibly empty."""
+    uri = call.remote_uri
+    number = uri.split(":", 1)[-1].split("@", 1)[0].split(";", 1)[0] if uri else call.number
+    return call.remote_name, number or call.number
+
+
+def _icons(phone: "Phone") -> list[str]:
+    s = phone.settings
+    icons = []
+    if s.get("features.dnd.enable"):
+        icons.append("dnd")
+    if any(s.get(f"forward.{k}.enable") for k in ("always", "busy", "no_answer")):
+        icons.append("fwd")
+    if phone.missed:
+        icons.append("missed")
+    if phone.audio in ("speaker", "headset"):
+        icons.append(phone.audio)
+    return icons
+
+
+def build_screen(phone: "Phone", now: float) -> Screen:
+    screen = _base_screen(phone, now)
+    extra = {}
+    if phone.show_volume:
+        extra["bar"] = phone.volume
+    if phone.message:
+        lines = (screen.lines + ("", "", ""))[:2] + (phone.message,)
+        extra["lines"] = lines
+    if not phone.engine_up:
+        extra["lines"] = (screen.lines + ("", "", ""))[:2] + ("Phone service down",)
+    if extra:
+        from dataclasses import replace
+        screen = replace(screen, **extra)
+    return screen
+
+
+def _base_screen(phone: "Phone", now: float) -> Screen:
+    icons = _icons(phone)
+    focused = phone.focused
+    ringing = next((c for c in phone.calls if c.state == "ringing"), None)
+
+    if phone.menu is not None:
+        menu = phone.menu
+        if menu.editing is not None:
+            return Screen("menu", "Forward to", _clock(now), (menu.entry or "_",),
+                          ("Ok", "Del", "", "Back"), tuple(icons),
+                          status="Menu")
+        s = phone.settings
+        states = {
+            "DND": s.get("features.dnd.enable"),
+            "Always Fwd": s.get("forward.always.enable"),
+            "Busy Fwd": s.get("forward.busy.enable"),
+            "NoAns Fwd": s.get("forward.no_answer.enable"),
+            "Call Waiting": s.get("call_waiting.enable", True),
+        }
+        start = max(0, min(menu.index - 1, len(menu.items) - 3))
+        window = menu.items[start:start + 3]
+        lines = tuple(f"{item:<13}{'On' if states.get(item) else 'Off':>3}" for item in window)
+        return Screen("menu", "Features", _clock(now), lines, ("Ok", "", "", "Back"),
+                      tuple(icons), selected=menu.index - start, status="Menu")
+
+    if ringing is not None and (focused is None or focused is ringing
+                                or focused.state != "connected"):
+        name, number = _peer(ringing)
+        acc = account(phone.settings, ringing.account)
+        return Screen("ringing", f"Incoming: {acc.title}", _clock(now),
+                      (name or number, number if name else "", ""),
+                      ("Answer", "", "", "Reject"), tuple(icons),
+                      status=f"Ringing: {name or number}")
+
+    if phone.dial is not None:
+        dial = phone.dial
+        title = "Transfer to" if dial.transfer_of else account(phone.settings, dial.account).title
+        return Screen("dialing", title, _clock(now), (dial.digits or "", "", ""),
+                      ("Send", "Del", "Xfer" if dial.transfer_of else "", "Cancel"),
+                      tuple(icons), status="Dialing")
+
+    if focused is not None:
+        name, number = _peer(focused)
+        who = name or number
+        marks = list(icons)
+        if focused.muted:
+            marks.append("mute")
+        if focused.held:
+            marks.append("hold")
+        if focused.remote_held:
+            marks.append("held")
+        third = ""
+        if ringing is not None:
+            rname, rnumber = _peer(ringing)
+            third = f"Waiting: {rname or rnumber}"
+        elif len(phone.calls) > 1:
+            third = f"Call {phone.calls.index(focused) + 1} of {len(phone.calls)}"
+        if focused.state == "connected":
+            state = "On hold" if focused.held else "Held" if focused.remote_held else "Talking"
+            keys = ("Xfer", "Resume" if focused.held else "Hold",
+                    "Unmute" if focused.muted else "Mute", "End")
+            if ringing is not None:
+                keys = ("Answer", "", "", "Reject")
+            return Screen("connected", state, _duration(focused, now),
+                          (who, number if name else "", third), keys, tuple(marks),
+                          status=f"{state}: {who}")
+        keys = ("Xfer" if focused.consult_for else "", "", "", "Cancel")
+        return Screen("ringback", "Calling", _clock(now),
+                      (who, number if name else "", third), keys, tuple(marks),
+                      status=f"Calling: {who}")
+
+    accs = enabled_accounts(phone.settings)
+    if accs:
+        first = accs[0]
+        state = phone.regs.get(first.index, "registering")
+        reg = {"registered": "", "failed": "Registration failed",
+               "unregistered": "Not registered"}.get(state, "Registering...")
+        title, line2 = first.title, reg
+    else:
+        title, line2 = "No account", "Set account.1.* in the config"
+    line3 = f"{phone.missed} missed call{'s' if phone.missed != 1 else ''}" if phone.missed else ""
+    return Screen("idle", title, _clock(now), (time.strftime("%a %d %b", time.localtime(now)),
+                                               line2, line3),
+                  ("DND", "", "Redial", "Menu"), tuple(icons),
+                  status="Idle" + (f" ({line2})" if line2 else ""))

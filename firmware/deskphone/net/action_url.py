@@ -1,0 +1,378 @@
+"""Action URL: the HTTP(S) GET a Yealink phone sends when an event fires.
+
+A receiver that is down, slow or broken must never hold up the phone or the
+receivers of other events, so every (scheme, host, port) gets its own queue and
+worker: requests to one host keep event order, hosts run concurrently, a stuck
+host only fills its own bounded queue, and each failed event costs one log line.
+Settings are looked up per event (URL) or per request (timeout, TLS), so edits
+made on the web page apply to the next event without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import socket
+import ssl
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, TypeVar
+
+import aiohttp
+import yarl
+
+from .. import __version__
+from ..core.events import BY_ID
+from ..core.variables import expand
+
+log = logging.getLogger("deskphone.action_url")
+
+USER_AGENT = f"deskphone/{__version__}"
+_BODY_LIMIT = 64 * 1024   # answers up to this size are read out, so the connection can be reused
+
+T = TypeVar("T")
+Setting = T | Callable[[], T]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The outcome of one event's request, for the console and the web page."""
+    at: float                    # wall time (time.time()) the request started
+    event: str                   # event id, as in core.events
+    url: str                     # as sent, with any password redacted
+    status: int | None           # HTTP status, None when no answer came
+    latency: float               # seconds
+    error: str = ""              # "" when delivered with a status below 400
+
+    @property
+    def event_name(self) -> str:
+        return _event_name(self.event)
+
+
+# --- URLs ---------------------------------------------------------------------
+
+_AUTHORITY = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)(.*)$", re.DOTALL)
+# Everything RFC 3986 allows in a URL, plus % when it starts a %XX escape.
+_NOT_ALLOWED = re.compile(r"%(?![0-9A-Fa-f]{2})|[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]")
+
+
+def redact(url: str) -> str:
+    """``url`` with the password of ``user:password@`` replaced by ``***``."""
+    match = _AUTHORITY.match(url)
+    if not match:
+        return url
+    scheme, authority, rest = match.groups()
+    userinfo, at, hostport = authority.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}{user}:***@{hostport}{rest}"
+
+
+def _encode_disallowed(text: str) -> str:
+    # Only what cannot appear in a URL is encoded: the expanded values are
+    # already %XX and a template's own escapes must reach the receiver unchanged.
+    return _NOT_ALLOWED.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), text)
+
+
+def request_url(text: str) -> yarl.URL:
+    """The URL to send for an expanded template; ValueError when it is not a usable http(s) URL.
+
+    The result is marked as already encoded, so aiohttp sends exactly these
+    bytes instead of re-quoting them (which would turn a value's %2F into /).
+    """
+    match = _AUTHORITY.match(text.strip())
+    if not match:
+        raise ValueError("not an http:// or https:// URL")
+    scheme, authority, rest = match.groups()
+    userinfo, at, hostport = authority.rpartition("@")
+    if not hostport.isascii():
+        hostport = yarl.URL(f"http://{hostport}").raw_authority     # IDNA
+    userinfo = _encode_disallowed(userinfo).replace("@", "%40")    # "u:p@ss@host": the last @ ends it
+    url = yarl.URL(f"{scheme.lower()}{userinfo}{at}{hostport}{_encode_disallowed(rest)}",
+                   encoded=True)
+    if url.scheme not in ("http", "https"):
+        raise ValueError("not an http:// or https:// URL")
+    if not url.host:
+        raise ValueError("no host")
+    try:
+        url.port    # yarl parses the port lazily
+    except ValueError:
+        raise ValueError("port is not a number") from None
+    return url
+
+
+# --- failures -------------------------------------------------------------------
+
+class _CaFileError(ValueError):
+    pass
+
+
+def _reason(exc: BaseException, timeout: float) -> str:
+    """A short, log-friendly reason for an expected failure."""
+    if isinstance(exc, TimeoutError):
+        return f"timed out after {float(timeout)} s"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        detail = getattr(exc.certificate_error, "verify_message", "") or ""
+        return f"certificate verify failed: {detail}".rstrip(": ")
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return f"TLS error: {getattr(exc.os_error, 'reason', None) or exc.os_error}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        os_error = exc.os_error
+        if isinstance(os_error, socket.gaierror):
+            return f"cannot resolve host name {exc.host}"
+        if isinstance(os_error, ConnectionRefusedError):
+            return "connection refused"
+        return f"cannot connect: {os_error.strerror or os_error}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "receiver closed the connection without an answer"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"bad answer: {exc.message}"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return "bad answer body"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    return str(exc) or type(exc).__name__
+
+
+_EXPECTED = (aiohttp.ClientError, OSError, TimeoutError, ValueError)
+
+
+def _event_name(event_id: str) -> str:
+    spec = BY_ID.get(event_id)
+    return spec.name if spec else event_id
+
+
+def _now(setting: Setting[T]) -> T:
+    return setting() if callable(setting) else setting
+
+
+# --- the sender -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Request:
+    event: str
+    url: yarl.URL
+
+    @property
+    def shown(self) -> str:
+        return redact(str(self.url))
+
+
+@dataclass(eq=False)
+class _HostQueue:
+    pending: deque[_Request] = field(default_factory=deque)
+    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    worker: asyncio.Task[None] | None = None
+
+
+class ActionUrlSender:
+    """Executes ``Emit`` effects: one GET per fired event that has a URL configured."""
+
+    def __init__(
+        self,
+        url_for: Callable[[str], str],
+        *,
+        timeout: Setting[float] = 5.0,
+        verify_tls: Setting[bool] = True,
+        ca_file: Setting[str | None] = None,
+        max_pending_per_host: int = 1000,
+        deliveries_kept: int = 200,
+        worker_idle: float = 30.0,
+    ) -> None:
+        self._url_for = url_for
+        self._timeout = timeout
+        self._verify_tls = verify_tls
+        self._ca_file = ca_file
+        self._max_pending = max(1, max_pending_per_host)
+        self._worker_idle = worker_idle
+        self.deliveries: deque[Delivery] = deque(maxlen=deliveries_kept)
+        self._hosts: dict[tuple[str, str, int | None], _HostQueue] = {}
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+        self._unfinished = 0
+        self._all_done = asyncio.Event()
+        self._all_done.set()
+        self._tls_key: tuple[str, int] | None = None
+        self._tls_context: ssl.SSLContext | None = None
+
+    # -- lifecycle
+
+    async def start(self) -> None:
+        if self._session is not None:
+            return
+        self._closed = False
+        self._session = aiohttp.ClientSession(
+            headers={"User-Agent": USER_AGENT},
+            cookie_jar=aiohttp.DummyCookieJar(),    # receivers must not make the phone keep state
+            auto_decompress=False,                  # the body is discarded anyway
+            timeout=aiohttp.ClientTimeout(total=None),  # our own per-request timeout rules
+        )
+        for key, queue in self._hosts.items():      # events submitted before start
+            if queue.pending:
+                self._ensure_worker(key, queue)
+
+    async def close(self) -> None:
+        """Cancel every worker and close the session; queued requests are dropped."""
+        self._closed = True
+        queues = list(self._hosts.values())
+        self._hosts.clear()
+        dropped = sum(len(q.pending) for q in queues)
+        workers = [q.worker for q in queues if q.worker is not None]
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        if dropped:
+            log.info("Action URL: %d queued request(s) dropped at shutdown", dropped)
+        self._unfinished = 0
+        self._all_done.set()
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    async def drain(self, timeout: float) -> bool:
+        """Wait until every queued request is done; False when ``timeout`` passed first."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._all_done.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    # -- events
+
+    def submit(self, event_id: str, variables: Mapping[str, str]) -> None:
+        """Queue the request of ``event_id``; returns at once and never raises."""
+        try:
+            self._submit(event_id, variables)
+        except Exception:                   # a bug here must not stop the phone
+            log.exception("Action URL %s: could not queue the request", _event_name(event_id))
+
+    def _submit(self, event_id: str, variables: Mapping[str, str]) -> None:
+        template = (self._url_for(event_id) or "").strip()
+        if not template:
+            return
+        name = _event_name(event_id)
+        expanded = expand(template, variables)
+        if self._closed:
+            log.warning("Action URL %s not sent: sender is closed [%s]", name, redact(expanded))
+            return
+        try:
+            request = _Request(event_id, request_url(expanded))
+        except ValueError as exc:
+            self._record(event_id, redact(expanded), None, 0.0, f"invalid URL: {exc}")
+            return
+        url = request.url
+        key = (url.scheme, url.host or "", url.port)
+        queue = self._hosts.setdefault(key, _HostQueue())
+        if len(queue.pending) >= self._max_pending:
+            oldest = queue.pending.popleft()
+            self._finished()
+            self._record(oldest.event, oldest.shown, None, 0.0,
+                         f"dropped: {self._max_pending} requests already waiting for this host",
+                         level=logging.WARNING)
+        queue.pending.append(request)
+        self._unfinished += 1
+        self._all_done.clear()
+        queue.wakeup.set()
+        if self._session is not None:
+            self._ensure_worker(key, queue)
+
+    def _ensure_worker(self, key: tuple[str, str, int | None], queue: _HostQueue) -> None:
+        if queue.worker is None or queue.worker.done():
+            scheme, host, port = key
+            queue.worker = asyncio.get_running_loop().create_task(
+                self._work(key, queue), name=f"action-url {scheme}://{host}:{port}")
+
+    async def _work(self, key: tuple[str, str, int | None], queue: _HostQueue) -> None:
+        while True:
+            while queue.pending:
+                request = queue.pending.popleft()
+                try:
+                    await self._deliver(request)
+                finally:
+                    self._finished()
+            queue.wakeup.clear()
+            try:
+                async with asyncio.timeout(self._worker_idle):
+                    await queue.wakeup.wait()
+            except TimeoutError:
+                # No await between this check and the removal: submit() cannot
+                # slip a request in that nobody would send.
+                if not queue.pending:
+                    if self._hosts.get(key) is queue:
+                        del self._hosts[key]
+                    return
+
+    def _finished(self) -> None:
+        self._unfinished = max(0, self._unfinished - 1)
+        if self._unfinished == 0:
+            self._all_done.set()
+
+    # -- one request
+
+    async def _deliver(self, request: _Request) -> None:
+        assert self._session is not None
+        timeout = float(_now(self._timeout))
+        at, started = time.time(), time.monotonic()
+        status: int | None = None
+        level: int | None = logging.WARNING
+        try:
+            async with asyncio.timeout(timeout):
+                tls = await self._tls() if request.url.scheme == "https" else True
+                async with self._session.get(request.url, ssl=tls) as response:
+                    status = response.status
+                    await _discard_body(response)
+            error = f"HTTP {status}" if status >= 400 else ""
+        except _EXPECTED as exc:
+            error = _reason(exc, timeout)
+        except Exception as exc:            # a bug, not a receiver problem: keep the traceback
+            log.exception("Action URL %s: unexpected failure", _event_name(request.event))
+            error, level = f"internal error: {type(exc).__name__}", None
+        self._record(request.event, request.shown, status, time.monotonic() - started, error,
+                     at=at, level=level)
+
+    async def _tls(self) -> bool | ssl.SSLContext:
+        """The ``ssl=`` argument for aiohttp under the settings of this moment."""
+        if not _now(self._verify_tls):
+            return False
+        ca_file = _now(self._ca_file)
+        if not ca_file:
+            return True
+        try:
+            key = (ca_file, os.stat(ca_file).st_mtime_ns)   # an edited file is reloaded
+            if key != self._tls_key:
+                self._tls_context = await asyncio.to_thread(_context_trusting, ca_file)
+                self._tls_key = key
+        except (OSError, ssl.SSLError) as exc:
+            raise _CaFileError(f"cannot use CA file {ca_file}: {exc}") from None
+        assert self._tls_context is not None
+        return self._tls_context
+
+    def _record(self, event: str, url: str, status: int | None, latency: float, error: str,
+                *, at: float | None = None, level: int | None = logging.WARNING) -> None:
+        self.deliveries.append(Delivery(time.time() if at is None else at, event, url, status,
+                                        latency, error))
+        name = _event_name(event)
+        if not error:
+            log.debug("Action URL %s: HTTP %s in %.0f ms [%s]", name, status, latency * 1000, url)
+        elif level is not None:
+            log.log(level, "Action URL %s failed: %s [%s]", name, error, url)
+
+
+def _context_trusting(ca_file: str) -> ssl.SSLContext:
+    # System CAs plus the given file (create_default_context(cafile=) would drop the system ones).
+    context = ssl.create_default_context()
+    context.load_verify_locations(cafile=ca_file)
+    return context
+
+
+async def _discard_body(response: aiohttp.ClientResponse) -> None:
+    seen = 0
+    async for chunk in response.content.iter_any():
+        seen += len(chunk)
+        if seen > _BODY_LIMIT:
+            break                           # the connection is closed instead of reused

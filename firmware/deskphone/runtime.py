@@ -1,0 +1,160 @@
+"""The one runtime loop: inbox -> core -> effects -> adapters.
+
+Adapters put inputs in the inbox (``post``; ``post_threadsafe`` from foreign
+threads such as gpiozero's). The loop hands each input to the core with the
+current time and gives every effect to the adapter that owns it. Nothing here
+waits on I/O: adapters queue their work and return.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Protocol
+
+from .core import effects as fx
+from .core import inputs as ins
+from .core.events import BY_ID
+from .core.phone import Phone, wall_clock
+from .core.screens import Screen
+from .engine.port import Engine
+
+log = logging.getLogger("deskphone.runtime")
+
+
+class Display(Protocol):
+    def show(self, screen: Screen) -> None: ...
+
+
+class Leds(Protocol):
+    def set(self, led: str, pattern: str) -> None: ...
+
+
+class EventSink(Protocol):
+    def submit(self, event_id: str, variables: Any) -> None: ...
+
+
+class SettingsStore(Protocol):
+    def set(self, key: str, value: object) -> None: ...
+
+
+@dataclass
+class Adapters:
+    display: Display
+    leds: Leds
+    engine: Engine
+    events: EventSink
+    store: SettingsStore
+    on_setting: Callable[[str, object], None] = lambda key, value: None
+    on_status: Callable[[str], None] = lambda text: None
+    on_restart: Callable[[bool], None] = lambda reset: None
+    provision: Callable[[], Awaitable[ins.AutoProvisionDone]] | None = None
+    listeners: list[Callable[[fx.Effect], None]] = field(default_factory=list)
+
+
+class Runtime:
+    def __init__(self, phone: Phone, adapters: Adapters,
+                 clock: Callable[[], float] = wall_clock) -> None:
+        self.phone = phone
+        self.adapters = adapters
+        self.clock = clock
+        self.inbox: asyncio.Queue[ins.Input] = asyncio.Queue()
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.handled = 0
+
+    # ------------------------------------------------------------- inputs
+
+    def post(self, inp: ins.Input) -> None:
+        self.inbox.put_nowait(inp)
+
+    def post_threadsafe(self, inp: ins.Input) -> None:
+        """For callbacks on foreign threads: the only way they may reach the phone."""
+        assert self._loop is not None, "runtime not running"
+        self._loop.call_soon_threadsafe(self.inbox.put_nowait, inp)
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        try:
+            while True:
+                inp = await self.inbox.get()
+                self.step(inp)
+        finally:
+            for handle in self._timers.values():
+                handle.cancel()
+            self._timers.clear()
+            for task in list(self._tasks):
+                task.cancel()
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def step(self, inp: ins.Input) -> None:
+        try:
+            effects = self.phone.handle(inp, self.clock())
+        except Exception:
+            # A bug in the core must not take the phone down: log it and keep serving.
+            log.exception("the phone could not handle %r", inp)
+            return
+        self.handled += 1
+        for effect in effects:
+            try:
+                self._dispatch(effect)
+            except Exception:
+                log.exception("effect %r failed", effect)
+            for listener in self.adapters.listeners:
+                listener(effect)
+
+    # ------------------------------------------------------------ effects
+
+    def _dispatch(self, e: fx.Effect) -> None:
+        a = self.adapters
+        match e:
+            case fx.Emit():
+                log.info("event %s", BY_ID[e.event].name)
+                a.events.submit(e.event, e.variables)
+            case fx.Render():
+                a.display.show(e.screen)  # type: ignore[arg-type]
+            case fx.SetLed():
+                a.leds.set(e.led, e.pattern)
+            case fx.StartTimer():
+                self._cancel(e.name)
+                assert self._loop is not None
+                self._timers[e.name] = self._loop.call_later(
+                    e.delay, self._fire, e.name)
+            case fx.CancelTimer():
+                self._cancel(e.name)
+            case fx.Persist():
+                a.on_setting(e.key, e.value)
+                a.store.set(e.key, e.value)
+            case fx.Status():
+                a.on_status(e.text)
+            case fx.Restart():
+                a.on_restart(e.reset)
+            case fx.StartAutoProvision():
+                self._spawn(self._provision())
+            case _ if isinstance(e, fx.ENGINE_COMMANDS):
+                a.engine.execute(e)
+            case _:
+                log.warning("no adapter for %r", e)
+
+    def _fire(self, name: str) -> None:
+        self._timers.pop(name, None)
+        self.post(ins.TimerFired(name))
+
+    def _cancel(self, name: str) -> None:
+        handle = self._timers.pop(name, None)
+        if handle is not None:
+            handle.cancel()
+
+    async def _provision(self) -> None:
+        if self.adapters.provision is None:
+            self.post(ins.AutoProvisionDone(False, "no provisioning server configured"))
+            return
+        self.post(await self.adapters.provision())
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
