@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 MAX_ACCOUNTS = 6
+TRANSPORTS = ("udp", "tcp", "tls", "dns-naptr")     # Yealink's transport_type 0..3
 
 
 @dataclass(frozen=True)
@@ -16,22 +17,37 @@ class Account:
     display_name: str
     user_name: str
     auth_name: str
-    password: str
-    server: str
-    port: int
+    password: str = field(repr=False)
+    server: str = ""
+    port: int = 5060
+    expires: int = 3600
+    transport: int = 0
+    outbound_proxy_enable: bool = False
+    outbound_host: str = ""
+    outbound_port: int = 5060
 
     @property
     def host(self) -> str:
-        return self.server if self.port in (0, 5060) else f"{self.server}:{self.port}"
+        """The server as it appears in a SIP URI: IPv6 in brackets, ``:port`` unless 5060."""
+        server = f"[{self.server}]" if ":" in self.server and not self.server.startswith("[") \
+            else self.server
+        return server if self.port in (0, 5060) else f"{server}:{self.port}"
 
     @property
     def uri(self) -> str:
         """``sip:user@host`` as Yealink reports it in ``$active_url``."""
-        return f"sip:{self.user_name}@{self.host}" if self.user_name else ""
+        if not self.server:
+            return ""
+        return f"sip:{self.user_name}@{self.host}" if self.user_name else f"sip:{self.host}"
 
     @property
     def title(self) -> str:
+        """What the screen calls this account."""
         return self.label or self.display_name or self.user_name or f"Account {self.index}"
+
+    @property
+    def transport_name(self) -> str:
+        return TRANSPORTS[self.transport] if 0 <= self.transport < len(TRANSPORTS) else "udp"
 
 
 def account(settings: Mapping[str, object], n: int) -> Account:
@@ -48,8 +64,14 @@ def account(settings: Mapping[str, object], n: int) -> Account:
         password=str(get("password")),
         server=str(get("sip_server.1.address")),
         port=int(get("sip_server.1.port", 5060) or 5060),  # type: ignore[arg-type]
+        expires=int(get("sip_server.1.expires", 3600) or 3600),  # type: ignore[arg-type]
+        transport=int(get("sip_server.1.transport_type", 0) or 0),  # type: ignore[arg-type]
+        outbound_proxy_enable=bool(get("outbound_proxy_enable", False)),
+        outbound_host=str(get("outbound_host")),
+        outbound_port=int(get("outbound_port", 5060) or 5060),  # type: ignore[arg-type]
     )
 
 
 def enabled_accounts(settings: Mapping[str, object]) -> list[Account]:
+    """Every account with ``account.N.enable = 1``, in number order."""
     return [a for n in range(1, MAX_ACCOUNTS + 1) if (a := account(settings, n)).enabled]
