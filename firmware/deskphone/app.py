@@ -69,9 +69,10 @@ class PhoneApp:
         if loaded.ignored:
             log.info("config: %d setting(s) of other Yealink features ignored (first: %s)",
                      len(loaded.ignored), loaded.ignored[0][2])
-        if self.http_port is not None:
+        if self.http_port:
+            # Not persisted: --http-port is a start-up choice, not a user setting.
+            # (0, "any free port", is for tests and stays out of the settings.)
             settings = settings.with_overrides({"static.network.port.http": self.http_port})
-            # not persisted: --http-port is a start-up choice, not a user setting
         self.settings = settings
 
     def _on_setting(self, key: str, value: object) -> None:
@@ -131,8 +132,8 @@ class PhoneApp:
         self._make_board()
         self.runtime.adapters.display = self.display
         self.runtime.adapters.leds = self.leds
-        self.http = HttpServer(self.bind, int(self.settings["static.network.port.http"]),  # type: ignore[arg-type]
-                               lambda: self.status)
+        port = self.http_port if self.http_port == 0 else self.settings["static.network.port.http"]
+        self.http = HttpServer(self.bind, int(port), lambda: self.status)  # type: ignore[arg-type]
         await self.sender.start()
         await self.http.start()
         await self.engine.start(self.runtime.post)

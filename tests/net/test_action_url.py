@@ -253,7 +253,17 @@ async def test_bad_receiver_costs_one_line_and_delays_nobody(
     assert [(d.event, d.error) for d in failed] == [("dnd_on", reason)]
 
 
-async def test_unresolvable_host(make_sender, caplog):
+async def test_unresolvable_host(make_sender, caplog, monkeypatch):
+    # Answer the lookup here, as the resolver would, so no DNS query leaves this machine.
+    loop = asyncio.get_running_loop()
+    real_getaddrinfo = loop.getaddrinfo
+
+    async def resolve_locally(host, *args, **kwargs):
+        if str(host).endswith(".invalid"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return await real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "getaddrinfo", resolve_locally)
     sender = await make_sender({"ip_change": "http://receiver.invalid/ip?ip=$ip"}, timeout=2.0)
     caplog.set_level(logging.WARNING, LOGGER)
     sender.submit("ip_change", {"ip": "10.0.0.2"})

@@ -29,12 +29,12 @@ documented in the README):
 from __future__ import annotations
 
 import time as _time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping
 
 from . import effects as fx
 from . import inputs as ins
-from .accounts import Account, MAX_ACCOUNTS, account, enabled_accounts
+from .accounts import MAX_ACCOUNTS, account, enabled_accounts
 from .keys import DIGITS, is_line_key
 from .screens import Screen, build_screen
 

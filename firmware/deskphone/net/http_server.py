@@ -23,9 +23,9 @@ class HttpServer:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.bind or None, self.port, shutdown_timeout=0.5)
+        site = web.TCPSite(self._runner, self.bind or None, self.port)
         await site.start()
         server = site._server
         sockets = getattr(server, "sockets", None) or []

@@ -1,0 +1,54 @@
+# deskphone: `make sim` runs the phone on the simulated board, `make test` runs every test.
+# Both do their own set-up on a fresh Debian 12 machine (they call apt-get when a
+# package is missing, with sudo unless you are root).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Debian packages the build and the tests need.
+BUILD_DEBS := python3 python3-venv
+TEST_DEBS := openssl
+
+.PHONY: venv sim test debs-build debs-test clean
+
+define ensure_debs
+	@missing=""; for p in $(1); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+debs-build:
+ifeq ($(shell $(PYTHON) -c 'import venv, ensurepip' 2>/dev/null && echo ok),ok)
+	@true
+else
+	$(call ensure_debs,$(BUILD_DEBS))
+endif
+
+debs-test:
+	$(call ensure_debs,$(TEST_DEBS))
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory debs-build
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+sim: venv
+	$(BIN)/deskphone sim
+
+test: venv debs-test
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) run .pytest_cache .hypothesis
