@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--state-dir", default=None, help="include the runtime state kept here")
     check.add_argument("--all", action="store_true", help="also print settings left at their defaults")
 
+    events = sub.add_parser("events", help="list the Action URL events")
+    events.add_argument("--markdown", action="store_true", help="as the README's table")
+
     sim = sub.add_parser("sim", help="run the phone on the simulated board, driven from this terminal")
     sim.add_argument("--state-dir", default="run/sim-state")
     sim.add_argument("--config-dir", default=str(SIM_CONFIG))
@@ -57,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check-config":
         return check_config(args)
+    if args.command == "events":
+        return list_events(args)
     try:
         return asyncio.run(_serve(args))
     except ConfigError as exc:
@@ -64,6 +69,17 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 0
+
+
+def list_events(args: argparse.Namespace) -> int:
+    from .core.events import EVENTS
+    from .docs import events_markdown
+    if args.markdown:
+        print(events_markdown())
+    else:
+        for e in EVENTS:
+            print(f"{e.cfg_key:34} {e.name}")
+    return 0
 
 
 def check_config(args: argparse.Namespace) -> int:
