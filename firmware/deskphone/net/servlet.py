@@ -1,0 +1,295 @@
+"""The Action URI servlet: Yealink's ``/servlet?key=VALUE`` and friends, over aiohttp.
+
+It only translates: the query becomes core inputs (``core.uri``), the peer
+becomes a verdict (``core.trust``), and the inputs go to the runtime's inbox.
+What a key does, and which Action URL event it fires, is the core's business.
+
+Order of checks, each answering before anything happens:
+  1. ``features.action_uri.enable = 0``                    -> 403
+  2. peer not in ``features.action_uri_limit_ip``           -> 403
+  3. source locked out after 3 wrong passwords              -> 401
+  4. credentials given and wrong / required and missing     -> 401
+  5. the user denied this source on the prompt              -> 403
+  6. no decision yet (and the prompt is on)                 -> 403, the prompt
+  7. a bad value                                            -> 400, nothing done
+  8. the action                                             -> 200
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from typing import TYPE_CHECKING, Awaitable, Callable
+from urllib.parse import unquote, unquote_plus
+
+from aiohttp import web
+from PIL import Image
+
+from ..core import inputs as ins
+from ..core.accounts import enabled_accounts
+from ..core.trust import Verdict, remote_control, source_id
+from ..core.uri import ActionUriError, parse_request
+from . import auth
+
+if TYPE_CHECKING:
+    from ..app import PhoneApp
+
+log = logging.getLogger("deskphone.servlet")
+
+PATHS = ("/servlet", "/cgi-bin/ConfigManApp.com", "/cgi-bin/cgiServer.exx")
+SCREEN_PATHS = ("/screencapture", "/screencapture/download")
+FORBIDDEN = "Remote control forbidden"
+MAX_BODY = 128 * 1024         # a POSTed form: 44 Action URLs of 511 characters, percent-encoded
+SCALE = 4                     # screen capture: each OLED pixel becomes SCALE x SCALE
+PHONECFG_FLAGS = ("accounts", "dnd", "fw")
+REG_STATUS = {"registered": "Registered", "failed": "RegisterFailed",
+              "unregistered": "Unregistered"}
+
+Params = list[tuple[str, str]]
+
+
+def parse_query(raw: str, *, plus_is_space: bool = False) -> Params:
+    """``name=value`` pairs of a raw query (or form body), decoded, names in lower case.
+
+    ``+`` stays a plus in a URL query (``number=+4930...`` must survive) and is a
+    blank in a form body, as each standard says. Brackets around names, as
+    clients copy them from ``phonecfg=get[&accounts=1]``, are dropped.
+    """
+    decode = unquote_plus if plus_is_space else unquote
+    pairs: Params = []
+    for part in raw.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        name = decode(name, errors="replace").strip().strip("[]").strip().lower()
+        if name:
+            pairs.append((name, decode(value, errors="replace")))
+    return pairs
+
+
+def _first(params: Params, name: str) -> str | None:
+    return next((v for k, v in params if k == name), None)
+
+
+def _text(status: int, text: str, **headers: str) -> web.Response:
+    return web.Response(status=status, text=text + "\n", content_type="text/plain",
+                        headers=headers or None)
+
+
+class Servlet:
+    """Answers the Action URI paths; web-page requests on ``/servlet`` go to ``pages``."""
+
+    def __init__(self, app: "PhoneApp", throttle: auth.LoginThrottle,
+                 pages: Callable[[web.Request, Params, Params | None],
+                                 Awaitable[web.StreamResponse]] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.app = app
+        self.throttle = throttle
+        self.pages = pages
+        self.clock = clock
+
+    def install(self, web_app: web.Application) -> None:
+        for path in PATHS:
+            web_app.router.add_route("GET", path, self.handle)
+            web_app.router.add_route("POST", path, self.handle)
+        for path in SCREEN_PATHS:
+            web_app.router.add_route("GET", path, self.screencapture)
+
+    # ---------------------------------------------------------------- entry
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        query = parse_query(request.rel_url.raw_query_string)
+        form: Params | None = None
+        if request.method == "POST":
+            body = await form_body(request)
+            if body is None:
+                return _text(413, f"request body larger than {MAX_BODY} bytes")
+            form = parse_query(body, plus_is_space=True)
+        params = query + (form or [])
+        names = {k for k, _ in params}
+        if _first(params, "command") == "screenshot":
+            return await self._guarded(request, params, self._screenshot)
+        if "phonecfg" in names:
+            return await self._guarded(request, params, self._phonecfg)
+        if "key" in names or "number" in names:
+            return await self._guarded(request, params, self._keys)
+        if request.path == PATHS[0] and self.pages is not None \
+                and ("p" in names or not params):
+            return await self.pages(request, query, form)
+        return _text(400, "no key= in the request (expected e.g. /servlet?key=OK)")
+
+    async def screencapture(self, request: web.Request) -> web.StreamResponse:
+        params = parse_query(request.rel_url.raw_query_string)
+        download = request.path.endswith("/download")
+        return await self._guarded(request, params,
+                                   lambda _p: self._screenshot(_p, download=download))
+
+    # -------------------------------------------------------------- the gate
+
+    async def _guarded(self, request: web.Request, params: Params,
+                       act: Callable[[Params], Awaitable[web.StreamResponse] | web.StreamResponse]
+                       ) -> web.StreamResponse:
+        settings = self.app.settings
+        peer = peer_address(request)
+        verdict = remote_control(settings, peer)
+        if verdict is Verdict.DISABLED:
+            return _text(403, "Action URI is disabled (features.action_uri.enable = 0)")
+        if verdict is Verdict.UNTRUSTED:
+            log.info("remote control from %s refused: not a trusted source", peer)
+            return _text(403, f"{FORBIDDEN}: this address is not a trusted source")
+        source = source_id(peer)
+        assert source is not None
+        denied = self._check_credentials(request, params, source, settings)
+        if denied is not None:
+            return denied
+        if verdict is Verdict.DENIED:
+            return _text(403, FORBIDDEN)
+        if verdict is Verdict.ASK:
+            log.info("remote control from %s: asking the user", source)
+            self.app.runtime.post(ins.RemoteControlAsk(source))
+            return _text(403, FORBIDDEN)
+        result = act(params)
+        if not isinstance(result, web.StreamResponse):
+            result = await result
+        return result
+
+    def _check_credentials(self, request: web.Request, params: Params, source: str,
+                           settings) -> web.Response | None:
+        now = self.clock()
+        if self.throttle.locked(source, now):
+            return self._unauthorized("locked out after 3 wrong passwords; try again in 10 minutes")
+        given = auth.basic_auth(request.headers.get("Authorization"))
+        if given is None and _first(params, "p") == "login":
+            user, pwd = _first(params, "username"), _first(params, "pwd")
+            if user is not None or pwd is not None:
+                given = auth.Credentials(user or "", pwd or "")
+        if given is None:
+            if settings.get("deskphone.action_uri_require_auth", False):
+                if auth.admin_account(settings) is None:
+                    return self._unauthorized(
+                        "credentials required but no admin password is set "
+                        "(static.security.user_password)")
+                return self._unauthorized("credentials required")
+            return None
+        if auth.check(settings, given):
+            self.throttle.succeeded(source)
+            return None
+        locked = self.throttle.failed(source, now)
+        log.warning("remote control from %s: wrong credentials%s", source,
+                    " (locked out for 10 minutes)" if locked else "")
+        return self._unauthorized("wrong user name or password")
+
+    @staticmethod
+    def _unauthorized(reason: str) -> web.Response:
+        return _text(401, f"Unauthorized: {reason}",
+                     **{"WWW-Authenticate": 'Basic realm="deskphone", charset="UTF-8"'})
+
+    # ------------------------------------------------------------ the actions
+
+    def _keys(self, params: Params) -> web.Response:
+        wanted = {k: v for k, v in reversed(params) if k in ("key", "number", "outgoing_uri")}
+        keys = [v for k, v in params if k == "key"]
+        if len(keys) > 1:
+            wanted["key"] = ";".join(keys)          # key=OK&key=X: both, in order
+        try:
+            inputs = parse_request(wanted, line_keys=self.app.board.line_keys,
+                                   settings=self.app.settings)
+        except ActionUriError as exc:
+            return _text(400, f"Bad request: {exc}")
+        log.info("remote control: %s", ", ".join(_describe(i) for i in inputs))
+        for inp in inputs:
+            self.app.runtime.post(inp)
+        return _text(200, "OK")
+
+    def _phonecfg(self, params: Params) -> web.Response:
+        what = (_first(params, "phonecfg") or "").strip().strip("[]").strip().lower()
+        if what != "get":
+            return _text(400, "Bad request: phonecfg takes only 'get'")
+        flags = {}
+        for name in PHONECFG_FLAGS:
+            raw = _first(params, name)
+            value = (raw or "0").strip().strip("[]").strip()
+            if value not in ("0", "1"):
+                return _text(400, f"Bad request: {name} must be 0 or 1")
+            flags[name] = value == "1"
+        return web.Response(text=phonecfg_text(self.app, **flags), content_type="text/plain")
+
+    def _screenshot(self, params: Params, download: bool = False) -> web.Response:
+        body = screen_png(self.app)
+        headers = {"Cache-Control": "no-store"}
+        if download:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            headers["Content-Disposition"] = f'attachment; filename="screen-{stamp}.png"'
+        return web.Response(body=body, content_type="image/png", headers=headers)
+
+
+# ------------------------------------------------------------------ helpers
+
+def peer_address(request: web.Request) -> str | None:
+    """The TCP peer address, from the socket itself: never from a header."""
+    transport = request.transport
+    if transport is None:
+        return None
+    peername = transport.get_extra_info("peername")
+    if isinstance(peername, (tuple, list)) and peername:
+        return str(peername[0])
+    return None
+
+
+async def form_body(request: web.Request) -> str | None:
+    """The form body of a POST ("" when none or not a form), None when too large."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return None
+    if request.content_type not in ("application/x-www-form-urlencoded", "text/plain",
+                                    "application/octet-stream", ""):
+        return ""
+    data = await request.read()            # the whole body (aiohttp caps it at 1 MiB: 413)
+    if len(data) > MAX_BODY:
+        return None
+    return data.decode("utf-8", errors="replace")
+
+
+def _describe(inp: ins.Input) -> str:
+    fields = ", ".join(f"{v!r}" for v in vars(inp).values())
+    return f"{type(inp).__name__}({fields})"
+
+
+def phonecfg_text(app: "PhoneApp", *, accounts: bool = False, dnd: bool = False,
+                  fw: bool = False) -> str:
+    """The ``phonecfg=get`` answer (format in the README)."""
+    s = app.settings
+    lines = [f"Firmware={app.device.firmware}", f"Model={app.device.model}",
+             f"MAC={app.device.mac}"]
+    if accounts:
+        regs = app.phone.regs
+        for acc in enabled_accounts(s):
+            status = REG_STATUS.get(regs.get(acc.index, ""), "Registering")
+            outgoing = acc.uri.split(":", 1)[1] if acc.uri else ""
+            fields = [f"Account{acc.index}", acc.label, acc.user_name, acc.display_name,
+                      status, outgoing, acc.host, acc.transport_name.upper()]
+            lines.append("|".join(f.replace("|", "/").replace("\n", " ") for f in fields))
+    if dnd:
+        lines.append(f"DND={int(bool(s['features.dnd.enable']))}")
+    if fw:
+        for kind, name in (("always", "AlwaysFwd"), ("busy", "BusyFwd"),
+                           ("no_answer", "NoAnswFwd")):
+            lines.append(f"{name}={int(bool(s[f'forward.{kind}.enable']))}")
+            lines.append(f"{name}Target={s[f'forward.{kind}.target']}")
+        lines.append(f"NoAnswFwdRings={s['forward.no_answer.timeout']}")
+    return "\n".join(lines) + "\n"
+
+
+def screen_image(app: "PhoneApp") -> Image.Image:
+    """The current screen, each pixel SCALE x SCALE (nearest neighbour: pixel-exact)."""
+    frame = getattr(app.display, "frame", None)
+    if frame is None:
+        from ..hw.render import render
+        frame = render(app.phone.screen)
+    return frame.resize((frame.width * SCALE, frame.height * SCALE), Image.Resampling.NEAREST)
+
+
+def screen_png(app: "PhoneApp") -> bytes:
+    out = io.BytesIO()
+    screen_image(app).save(out, format="PNG")
+    return out.getvalue()

@@ -1,0 +1,80 @@
+"""The "Allow Remote Control?" prompt and Reboot/Reset in the pure core."""
+
+from __future__ import annotations
+
+from deskphone.core import effects as fx
+from deskphone.core import inputs as ins
+from deskphone.core.phone import DeviceInfo, Phone
+
+SETTINGS = {
+    "account.1.enable": True, "account.1.user_name": "100",
+    "account.1.sip_server.1.address": "pbx.test", "deskphone.hook.debounce_ms": 0,
+}
+
+
+def phone(**extra) -> Phone:
+    p = Phone({**SETTINGS, **extra}, DeviceInfo("001565000001", "deskphone", "1.0", "10.0.0.2"))
+    p.handle(ins.Start(), 1000.0)
+    return p
+
+
+def test_ask_shows_the_prompt_with_the_source_and_ok_allows_it():
+    p = phone()
+    out = p.handle(ins.RemoteControlAsk("10.0.0.7"), 1001.0)
+    renders = [e for e in out if isinstance(e, fx.Render)]
+    assert renders and renders[-1].screen.kind == "prompt"
+    assert renders[-1].screen.lines[:2] == ("Allow Remote Control?", "10.0.0.7")
+    out = p.handle(ins.KeyPress("OK"), 1002.0)
+    assert fx.Persist("deskphone.trust.10.0.0.7", "allow") in out
+    assert p.screen.kind == "idle"                    # OK did not also open the menu
+    assert not [e for e in out if isinstance(e, fx.Emit)]
+
+
+def test_x_denies_and_f4_cancel_is_x():
+    p = phone()
+    p.handle(ins.RemoteControlAsk("10.0.0.7"), 1001.0)
+    out = p.handle(ins.KeyPress("F4"), 1002.0)        # the "Cancel" soft key
+    assert fx.Persist("deskphone.trust.10.0.0.7", "deny") in out
+
+
+def test_repeated_asks_do_not_stack_and_sources_queue():
+    p = phone()
+    for _ in range(3):
+        p.handle(ins.RemoteControlAsk("10.0.0.7"), 1001.0)
+    p.handle(ins.RemoteControlAsk("10.0.0.8"), 1001.0)
+    assert p.prompts == ["10.0.0.7", "10.0.0.8"]
+    p.handle(ins.KeyPress("OK"), 1002.0)
+    assert p.screen.lines[1] == "10.0.0.8"
+    out = p.handle(ins.KeyPress("X"), 1003.0)
+    assert fx.Persist("deskphone.trust.10.0.0.8", "deny") in out
+    assert p.prompts == []
+
+
+def test_a_decided_source_is_not_asked():
+    p = phone(**{"deskphone.trust.10.0.0.7": "deny"})
+    p.handle(ins.RemoteControlAsk("10.0.0.7"), 1001.0)
+    assert p.prompts == [] and p.screen.kind == "idle"
+
+
+def test_a_ringing_call_goes_over_the_prompt_and_ok_answers_it():
+    p = phone()
+    p.handle(ins.RemoteControlAsk("10.0.0.7"), 1001.0)
+    p.handle(ins.CallIncoming("in-1", 1, "sip:300@pbx.test", "Caller"), 1002.0)
+    assert p.screen.kind == "ringing"
+    out = p.handle(ins.KeyPress("OK"), 1003.0)
+    assert "call_established" in [e.event for e in out if isinstance(e, fx.Emit)]
+    assert not [e for e in out if isinstance(e, fx.Persist)]
+    assert p.prompts == ["10.0.0.7"]
+
+
+def test_a_decision_from_the_web_page_clears_the_prompt():
+    p = phone()
+    p.handle(ins.RemoteControlAsk("10.0.0.7"), 1001.0)
+    p.handle(ins.SettingsChanged({**SETTINGS, "deskphone.trust.10.0.0.7": "allow"}), 1002.0)
+    assert p.prompts == [] and p.screen.kind == "idle"
+
+
+def test_reboot_and_reset():
+    p = phone()
+    assert fx.Restart(False) in p.handle(ins.RequestRestart(False), 1001.0)
+    assert fx.Restart(True) in p.handle(ins.RequestRestart(True), 1002.0)
