@@ -1,0 +1,132 @@
+"""baresip as a child process: started in its own process group, always reaped, never orphaned.
+
+- It runs in a session (and so a process group) of its own, so stopping it
+  signals the whole group: nothing it might start survives it.
+- Where util-linux's ``setpriv`` exists (Debian, Raspberry Pi OS), baresip is
+  started through ``setpriv --pdeathsig KILL``: the kernel kills it when the
+  daemon dies, even by SIGKILL, with no ``preexec_fn`` (unsafe in a process
+  with threads). ``setpriv`` execs baresip, so the pid is baresip's own.
+- ``terminate`` sends SIGTERM (baresip unregisters its accounts on the way
+  out), then SIGKILL after a timeout; a cancelled ``terminate`` still kills.
+- Its output (log lines; no console module is loaded) is read by a task, kept
+  in a short ring for the report when it dies, and logged at debug level.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import os
+import re
+import shutil
+import signal
+from pathlib import Path
+
+log = logging.getLogger("deskphone.engine.baresip")
+
+OUTPUT_LINES = 40
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")       # baresip colours its warnings
+
+
+class BaresipProcess:
+    def __init__(self, binary: str, config_dir: Path) -> None:
+        self.binary = binary
+        self.config_dir = config_dir
+        self.proc: asyncio.subprocess.Process | None = None
+        self.output: collections.deque[str] = collections.deque(maxlen=OUTPUT_LINES)
+        self._reader: asyncio.Task[None] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
+    async def start(self) -> None:
+        argv = [self.binary, "-f", str(self.config_dir)]
+        setpriv = shutil.which("setpriv")
+        if setpriv:
+            argv = [setpriv, "--pdeathsig", "KILL", "--", *argv]
+        self.output.clear()
+        self.proc = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+            cwd=str(self.config_dir))
+        self._reader = asyncio.create_task(self._read_output(self.proc), name="baresip-output")
+        log.info("baresip started (pid %d)", self.proc.pid)
+
+    async def wait(self) -> int:
+        assert self.proc is not None
+        return await self.proc.wait()
+
+    async def terminate(self, timeout: float) -> None:
+        """SIGTERM the group, SIGKILL it after ``timeout``; reap. Safe to call twice."""
+        proc = self.proc
+        if proc is None:
+            return
+        try:
+            if proc.returncode is None:
+                self._signal_group(proc, signal.SIGTERM)
+                try:
+                    async with asyncio.timeout(timeout):
+                        await proc.wait()
+                except TimeoutError:
+                    log.warning("baresip did not stop within %g s: killing it", timeout)
+        finally:
+            # Also when cancelled half-way: nothing of baresip's may outlive this call.
+            self.kill()
+        try:
+            async with asyncio.timeout(2.0):
+                await proc.wait()
+        except TimeoutError:        # pragma: no cover - a process that survives SIGKILL
+            log.error("baresip (pid %d) survived SIGKILL", proc.pid)
+        await self._stop_reader()
+
+    def kill(self) -> None:
+        """SIGKILL baresip's whole process group, at once (synchronous, never raises)."""
+        proc = self.proc
+        if proc is not None:
+            self._signal_group(proc, signal.SIGKILL)
+
+    @staticmethod
+    def _signal_group(proc: asyncio.subprocess.Process, sig: int) -> None:
+        try:
+            # Its own session: the group id is its pid. The group also catches what
+            # survives baresip itself, so signal it even after baresip has exited.
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        except PermissionError:     # pragma: no cover - pid reused by another user's group
+            pass
+
+    async def _stop_reader(self) -> None:
+        if self._reader is not None:
+            try:
+                async with asyncio.timeout(0.5):
+                    await asyncio.shield(self._reader)
+            except TimeoutError:
+                self._reader.cancel()
+            except Exception:       # pragma: no cover
+                pass
+            self._reader = None
+
+    async def _read_output(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        while True:
+            line = await proc.stdout.readline()
+            if not line:
+                return
+            text = _ANSI.sub("", line.decode("utf-8", "replace")).rstrip()
+            if text:
+                self.output.append(text)
+                log.debug("baresip: %s", text)
+
+    def last_output(self, lines: int = 8) -> str:
+        return " | ".join(list(self.output)[-lines:])
+
+
+def process_exists(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists()
