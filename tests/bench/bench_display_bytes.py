@@ -1,0 +1,76 @@
+"""Bytes on the display bus: one typed digit with page updates versus luma's full frame.
+
+    make bench      (or: .venv/bin/python tests/bench/bench_display_bytes.py)
+
+The bytes are counted where luma's real driver object hands them to its
+serial interface (a recording mock of it). I2C time assumes 400 kHz, 9 clocks
+a byte, plus the control byte and address of each transfer.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from deskphone.core.screens import Screen  # noqa: E402
+from deskphone.hw.display_luma import DisplaySpec, make_luma_device  # noqa: E402
+from deskphone.hw.render import render  # noqa: E402
+from support.oled import PanelRam, RecordingSerial  # noqa: E402
+
+I2C_HZ = 400_000
+
+
+def dialing(digits: str) -> Screen:
+    return Screen("dialing", "Desk", "09:42", (digits, "", ""), ("Send", "Del", "", "Cancel"))
+
+
+def i2c_ms(serial: RecordingSerial) -> float:
+    # Each command()/data() call is one I2C transfer: address + control byte + payload.
+    return (serial.total + 2 * serial.writes) * 9 / I2C_HZ * 1000
+
+
+def measure(driver: str) -> dict[str, tuple[int, int, float]]:
+    offset = 2 if driver == "sh1106" else 0
+    serial = RecordingSerial(PanelRam(driver, column_offset=offset))
+    dev = make_luma_device(DisplaySpec(driver=driver, interface="noop"), serial=serial)
+    results = {}
+    before, after = render(dialing("030123")), render(dialing("0301234"))
+
+    dev.display(before)
+    serial.reset_counts()
+    dev.display(after)                                    # luma by itself: the whole frame
+    results["luma display(), full frame"] = (serial.command_bytes, serial.data_bytes, i2c_ms(serial))
+
+    dev.display_changed(before)
+    serial.reset_counts()
+    dev.display_changed(after)                            # ours: only the changed pages/columns
+    results["display_changed(), one digit"] = (serial.command_bytes, serial.data_bytes, i2c_ms(serial))
+
+    idle_a = render(Screen("idle", "Desk", "09:41", ("Tue 14 Jan", "", ""), ("DND", "", "Redial", "Menu")))
+    idle_b = render(Screen("idle", "Desk", "09:42", ("Tue 14 Jan", "", ""), ("DND", "", "Redial", "Menu")))
+    dev.display_changed(idle_a)
+    serial.reset_counts()
+    dev.display_changed(idle_b)
+    results["display_changed(), clock tick"] = (serial.command_bytes, serial.data_bytes, i2c_ms(serial))
+    assert serial.panel.image().tobytes() == idle_b.tobytes()
+    return results
+
+
+def main() -> None:
+    print(f"{'driver':8} {'update':32} {'cmd B':>6} {'data B':>7} {'total':>6} {'I2C ms @400k':>13}")
+    for driver in ("ssd1306", "sh1106"):
+        for what, (cmd, data, ms) in measure(driver).items():
+            print(f"{driver:8} {what:32} {cmd:6d} {data:7d} {cmd + data:6d} {ms:13.2f}")
+    screen = dialing("0301234")
+    n = 200
+    started = time.perf_counter()
+    for _ in range(n):
+        render(screen)
+    print(f"render(): {(time.perf_counter() - started) / n * 1000:.2f} ms a frame (on the loop)")
+
+
+if __name__ == "__main__":
+    main()
