@@ -1,0 +1,238 @@
+"""Auto provisioning against a real HTTP server on 127.0.0.1: good files, bad files, no server."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import socket
+
+import pytest
+import yarl
+
+from deskphone.net.provisioning import PROVISIONED, install_set, server_and_auth, validate
+from support.phone import settle, start_phone
+from support.prov_server import ProvServer
+
+MAC = "001565abcdef"          # the test board's
+GOOD_COMMON = "#!version:1.0.0.1\nfeatures.dnd.enable = 1\nforward.always.target = 500\n"
+GOOD_MAC = "#!version:1.0.0.1\nforward.always.target = 600\ncall_waiting.enable = 0\n"
+USER, PASSWORD = "prov", "Pr0v-Secret!"
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]          # closed again when we return: nothing listens
+
+
+def provisioned(app) -> dict[str, str]:
+    link = app.state_dir / PROVISIONED
+    return {p.name: p.read_text() for p in link.iterdir()} if link.exists() else {}
+
+
+async def autop(app, receiver, *, expect_finish: bool):
+    """Press AutoP and wait for the outcome."""
+    done = app.provisioner.last_result
+    app.keypad.press("AUTOP")
+    async with asyncio.timeout(5):
+        while app.provisioner.last_result is done:
+            await asyncio.sleep(0.01)
+    await settle(app)
+    result = app.provisioner.last_result
+    if expect_finish:
+        await receiver.wait("setup_autop_finish")
+    else:
+        await receiver.quiet(0.2)
+        assert "setup_autop_finish" not in receiver.events()
+    return result
+
+
+async def test_good_files_with_basic_auth_are_applied_and_fire_autop_finish(tmp_path, receiver):
+    files = {"y000000000000.cfg": GOOD_COMMON, f"{MAC}.cfg": GOOD_MAC}
+    async with ProvServer(files, auth=(USER, PASSWORD)) as server:
+        phone = await start_phone(tmp_path, receiver.base, extra=(
+            f"static.auto_provision.server.url = {server.url}\n"
+            f"static.auto_provision.user_name = {USER}\n"
+            f"static.auto_provision.password = {PASSWORD}\n"))
+        try:
+            await receiver.wait("setup_completed")
+            assert phone.settings["features.dnd.enable"] is False
+            result = await autop(phone, receiver, expect_finish=True)
+            assert result.ok, result.reason
+            s = phone.settings
+            assert s["features.dnd.enable"] is True
+            assert s["forward.always.target"] == "600"          # <mac>.cfg wins
+            assert s["call_waiting.enable"] is False
+            assert phone.phone.settings["features.dnd.enable"] is True   # the core has them
+            assert s.origin("forward.always.target") == f"provisioned/{MAC}.cfg:2"
+            assert provisioned(phone) == files
+            assert [name for name, _ in server.requests] == ["y000000000000.cfg", f"{MAC}.cfg"]
+        finally:
+            await phone.stop()
+
+
+async def test_power_on_provisioning(tmp_path, receiver):
+    async with ProvServer({"y000000000000.cfg": GOOD_COMMON}) as server:
+        phone = await start_phone(tmp_path, receiver.base, extra=(
+            f"static.auto_provision.server.url = {server.url}\n"
+            "static.auto_provision.power_on = 1\n"))
+        try:
+            await receiver.wait("setup_autop_finish")
+            assert phone.settings["features.dnd.enable"] is True
+        finally:
+            await phone.stop()
+
+
+async def test_credentials_in_the_url_work_and_stay_out_of_the_log(tmp_path, receiver, caplog):
+    caplog.set_level(logging.DEBUG)
+    async with ProvServer({"y000000000000.cfg": GOOD_COMMON}, auth=(USER, PASSWORD)) as server:
+        url = server.url.replace("http://", f"http://{USER}:{PASSWORD}@")
+        phone = await start_phone(tmp_path, receiver.base,
+                                  extra=f"static.auto_provision.server.url = {url}\n")
+        try:
+            result = await autop(phone, receiver, expect_finish=True)
+            assert result.ok
+        finally:
+            await phone.stop()
+    assert PASSWORD not in caplog.text
+    assert f"auto provisioning from {server.url}" in caplog.text
+
+
+@pytest.mark.parametrize("bad, why", [
+    ("#!version:1.0.0.1\nfeatures.dnd.enable = yes\n",
+     "y000000000000.cfg:2: features.dnd.enable: expected 0 or 1"),
+    ("<html><body>Please log in</body></html>\n", "first line must be '#!version:1.0.0.1'"),
+    ("#!version:1.0.0.1\naction_url.dnd_on = ftp://x/y\n", "action_url.dnd_on: URL must start"),
+])
+async def test_a_bad_file_changes_nothing_and_says_why(tmp_path, receiver, caplog, bad, why):
+    files = {"y000000000000.cfg": GOOD_COMMON, f"{MAC}.cfg": GOOD_MAC}
+    async with ProvServer(files) as server:
+        phone = await start_phone(tmp_path, receiver.base,
+                                  extra=f"static.auto_provision.server.url = {server.url}\n")
+        try:
+            assert (await autop(phone, receiver, expect_finish=True)).ok
+            before_settings, before_files = dict(phone.settings), provisioned(phone)
+            receiver.hits.clear()
+            # The common file goes bad while the MAC file changes: neither is taken.
+            server.files = {"y000000000000.cfg": bad,
+                            f"{MAC}.cfg": "#!version:1.0.0.1\nforward.always.target = 777\n"}
+            result = await autop(phone, receiver, expect_finish=False)
+            assert not result.ok
+            assert why in result.reason
+            assert dict(phone.settings) == before_settings
+            assert provisioned(phone) == before_files
+            assert "auto provisioning: bad file from the server: " in caplog.text
+            assert phone.phone.message == "Provisioning failed"       # on the screen too
+        finally:
+            await phone.stop()
+
+
+async def test_an_unreachable_server_changes_nothing(tmp_path, receiver):
+    port = closed_port()
+    phone = await start_phone(tmp_path, receiver.base, extra=(
+        f"static.auto_provision.server.url = http://127.0.0.1:{port}/prov/\n"
+        f"static.auto_provision.user_name = {USER}\n"
+        f"static.auto_provision.password = {PASSWORD}\n"))
+    try:
+        before = dict(phone.settings)
+        result = await autop(phone, receiver, expect_finish=False)
+        assert not result.ok
+        assert result.reason.startswith(f"cannot reach 127.0.0.1:{port}: "), result.reason
+        assert PASSWORD not in result.reason
+        assert dict(phone.settings) == before
+        assert provisioned(phone) == {}
+    finally:
+        await phone.stop()
+
+
+async def test_wrong_credentials_are_named_not_shown(tmp_path, receiver):
+    async with ProvServer({"y000000000000.cfg": GOOD_COMMON}, auth=(USER, PASSWORD)) as server:
+        phone = await start_phone(tmp_path, receiver.base, extra=(
+            f"static.auto_provision.server.url = {server.url}\n"
+            f"static.auto_provision.user_name = {USER}\n"
+            "static.auto_provision.password = wrong-password\n"))
+        try:
+            result = await autop(phone, receiver, expect_finish=False)
+            assert not result.ok
+            assert "HTTP 401" in result.reason and "user_name and password" in result.reason
+            assert "wrong-password" not in result.reason
+        finally:
+            await phone.stop()
+
+
+async def test_a_file_the_server_no_longer_has_goes_away(tmp_path, receiver):
+    files = {"y000000000000.cfg": GOOD_COMMON, f"{MAC}.cfg": GOOD_MAC}
+    async with ProvServer(files) as server:
+        phone = await start_phone(tmp_path, receiver.base,
+                                  extra=f"static.auto_provision.server.url = {server.url}\n")
+        try:
+            assert (await autop(phone, receiver, expect_finish=True)).ok
+            assert phone.settings["forward.always.target"] == "600"
+            receiver.hits.clear()
+            del server.files[f"{MAC}.cfg"]
+            assert (await autop(phone, receiver, expect_finish=True)).ok
+            assert provisioned(phone) == {"y000000000000.cfg": GOOD_COMMON}
+            assert phone.settings["forward.always.target"] == "500"
+            # Only the newest set is kept on disk.
+            sets = [p for p in phone.state_dir.iterdir() if p.name.startswith(".provisioned-")]
+            assert len(sets) == 1
+        finally:
+            await phone.stop()
+
+
+async def test_a_redirect_is_not_followed_with_the_credentials(tmp_path, receiver):
+    async with ProvServer({"y000000000000.cfg": GOOD_COMMON}, auth=(USER, PASSWORD)) as server, \
+            ProvServer({"y000000000000.cfg": GOOD_COMMON}) as elsewhere:
+        server.redirects["y000000000000.cfg"] = elsewhere.url + "y000000000000.cfg"
+        phone = await start_phone(tmp_path, receiver.base, extra=(
+            f"static.auto_provision.server.url = {server.url}\n"
+            f"static.auto_provision.user_name = {USER}\n"
+            f"static.auto_provision.password = {PASSWORD}\n"))
+        try:
+            result = await autop(phone, receiver, expect_finish=False)
+            assert "HTTP 302 redirect (not followed" in result.reason
+            assert elsewhere.requests == []
+        finally:
+            await phone.stop()
+
+
+async def test_neither_file_on_the_server(tmp_path, receiver):
+    async with ProvServer({}) as server:
+        phone = await start_phone(tmp_path, receiver.base,
+                                  extra=f"static.auto_provision.server.url = {server.url}\n")
+        try:
+            result = await autop(phone, receiver, expect_finish=False)
+            assert "has neither y000000000000.cfg nor 001565abcdef.cfg" in result.reason
+        finally:
+            await phone.stop()
+
+
+# ------------------------------------------------------------- the parts
+
+
+def test_server_and_auth():
+    base, auth = server_and_auth("https://u:p%40ss@prov.example/dir", "", "")
+    assert str(base) == "https://prov.example/dir/"
+    assert auth == "Basic " + base64.b64encode(b"u:p@ss").decode()
+    base, auth = server_and_auth("http://u:p@h/", "settings-user", "settings-pass")
+    assert auth == "Basic " + base64.b64encode(b"settings-user:settings-pass").decode()
+    base, auth = server_and_auth("http://h", "", "")
+    assert str(base.join(yarl.URL("y000000000000.cfg"))) == "http://h/y000000000000.cfg"
+    assert auth is None
+
+
+def test_validate_reports_every_file():
+    problems = validate({"a.cfg": "#!version:1.0.0.1\nfeatures.dnd.enable = 2\n",
+                         "b.cfg": "#!version:1.0.0.1\nlang.gui = English\n"})
+    assert problems == ["a.cfg:2: features.dnd.enable: expected 0 or 1, got '2'"]
+
+
+def test_install_set_replaces_a_legacy_directory(tmp_path):
+    legacy = tmp_path / PROVISIONED
+    legacy.mkdir()
+    (legacy / "y000000000000.cfg").write_text("old")
+    install_set(tmp_path, {"y000000000000.cfg": "new"})
+    assert (tmp_path / PROVISIONED).is_symlink()
+    assert (tmp_path / PROVISIONED / "y000000000000.cfg").read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir() if "legacy" in p.name] == []
