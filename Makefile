@@ -9,9 +9,12 @@ STAMP := $(VENV)/.installed
 
 # Debian packages the build and the tests need.
 BUILD_DEBS := python3 python3-venv
-TEST_DEBS := openssl
+TEST_DEBS := openssl baresip-core kamailio sip-tester chromium systemd iproute2
+# python-evdev has no wheels for most platforms (none for ARM): pip builds it from
+# source against the kernel's input headers.
+NATIVE_DEBS := gcc libc6-dev linux-libc-dev python3-dev
 
-.PHONY: venv sim test debs-build debs-test clean
+.PHONY: venv sim test bench debs-build debs-native debs-test clean
 
 define ensure_debs
 	@missing=""; for p in $(1); do \
@@ -32,6 +35,9 @@ else
 	$(call ensure_debs,$(BUILD_DEBS))
 endif
 
+debs-native:
+	$(call ensure_debs,$(NATIVE_DEBS))
+
 debs-test:
 	$(call ensure_debs,$(TEST_DEBS))
 
@@ -39,6 +45,7 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory debs-build
+	@$(MAKE) --no-print-directory debs-native
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
@@ -49,6 +56,10 @@ sim: venv
 
 test: venv debs-test
 	$(BIN)/pytest
+
+# Benchmarks (tests/bench/bench_*.py): figures to read, not timed tests.
+bench: venv
+	@for f in tests/bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
 	rm -rf $(VENV) run .pytest_cache .hypothesis

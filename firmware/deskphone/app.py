@@ -10,26 +10,31 @@ import asyncio
 import logging
 import os
 import sys
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from . import MODEL, __version__
+from . import MODEL, __version__, logs
 from .config.board import Board
+from .config.schema import SCHEMA
 from .config.settings import Settings
 from .config.store import StateStore
 from .config.yealink_cfg import LoadedConfig
 from .core import inputs as ins
-from .core.accounts import enabled_accounts
 from .core.phone import DeviceInfo, Phone
 from .errors import ConfigError
-from .hw.netinfo import outbound_ip, read_mac
+from .console.serial_console import SerialConsole
+from .hw.netinfo import read_mac
+from .hw.netwatch import NetWatcher, current_ip, sip_target
 from .net.action_url import ActionUrlSender
 from .net.http_server import HttpServer
+from .net.web import PhoneWeb
 from .net.provisioning import Provisioner, load_layers
 from .runtime import Adapters, Runtime
 
 log = logging.getLogger("deskphone.app")
 
+SECRET_KEYS = tuple(key for key, spec in SCHEMA.items() if spec.secret)
 STOP_TIMEOUT = 1.5      # seconds each part gets to stop; the whole stop stays under 2 s
 
 
@@ -44,12 +49,14 @@ class PhoneApp:
     """One phone: its settings, core, runtime and adapters, started and stopped in order."""
 
     def __init__(self, board: Board, config_dir: str | Path, state_dir: str | Path, *,
-                 bind: str | None = None, http_port: int | None = None) -> None:
+                 bind: str | None = None, http_port: int | None = None,
+                 https_port: int | None = None) -> None:
         self.board = board
         self.config_dir = Path(config_dir)
         self.state_dir = Path(state_dir)
         self.bind = board.default_bind if bind is None else bind
         self.http_port = http_port
+        self.https_port = https_port     # None: static.network.port.https; 0: any free port
         self.mac = board.mac or read_mac() or "000000000000"
         self.store = StateStore(self.state_dir)
         self.settings: Settings = Settings.defaults()
@@ -57,12 +64,19 @@ class PhoneApp:
         self._task: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
         self.status = "Starting"
+        # Told of every new status line (the systemd notifier, the console).
+        self.status_listeners: list[Callable[[str], None]] = []
+        self.console: SerialConsole | None = None      # [console] port of the board
+        self.netwatch: NetWatcher | None = None         # IP changes (not on a sim board bound to one IP)
+        self.started_at: float | None = None            # time.monotonic() at start, for uptime
+        self._sip_target = ""
 
     # ------------------------------------------------------------ settings
 
     def _load(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         loaded, settings = load_settings(self.config_dir, self.state_dir, self.mac, self.store)
+        logs.register_secrets(settings[k] for k in SECRET_KEYS)   # before anything is logged
         for err in loaded.errors:
             # A bad value is reported and left at its default; the phone still starts.
             log.error("config: %s", err)
@@ -74,14 +88,34 @@ class PhoneApp:
             # (0, "any free port", is for tests and stays out of the settings.)
             settings = settings.with_overrides({"static.network.port.http": self.http_port})
         self.settings = settings
+        self._settings_changed()
+
+    def reload_settings(self) -> Settings:
+        """The effective settings read afresh: config directory, provisioned files, runtime state."""
+        _, settings = load_settings(self.config_dir, self.state_dir, self.mac)
+        settings = settings.with_overrides(self.store.snapshot())
+        if self.http_port:
+            settings = settings.with_overrides({"static.network.port.http": self.http_port})
+        return settings
 
     def _on_setting(self, key: str, value: object) -> None:
         self.settings = self.settings.with_overrides({key: value})
+        self._settings_changed()
 
     def apply_settings(self, settings: Settings) -> None:
         """New effective settings (provisioning, web page): tell the core."""
         self.settings = settings
+        self._settings_changed()
         self.runtime.post(ins.SettingsChanged(settings))
+
+    def _settings_changed(self) -> None:
+        # What the settings steer outside the core: secrets kept out of logs, the log level.
+        logs.register_secrets(self.settings[k] for k in SECRET_KEYS)
+        logs.apply_configured_level(self.settings["deskphone.log_level"])
+        target = sip_target(self.settings)
+        if self.netwatch is not None and target != self._sip_target:
+            self.netwatch.request_check()      # another SIP server: $ip may be another address
+        self._sip_target = target
 
     # ------------------------------------------------------------ adapters
 
@@ -90,29 +124,100 @@ class PhoneApp:
         if kind == "sim":
             from .engine.sim import SimEngine
             return SimEngine(self.board.sim_pbx, lambda: self.settings)
+        if kind == "baresip":
+            from .engine.baresip import BaresipEngine
+            # baresip's config directory (rewritten at every start) lives in the state dir.
+            return BaresipEngine(lambda: self.settings, runtime_dir=self.state_dir / "baresip",
+                                 bind=self.bind, sound=self.board.sound,
+                                 simulated=self.board.simulated)
         raise ConfigError(f"engine {kind!r} is not available in deskphone {__version__}",
                           key="deskphone.engine")
 
     def _make_board(self) -> None:
-        if not self.board.simulated:
-            raise ConfigError("this version drives simulated boards only (kind = \"sim\")",
-                              file=self.board.path, key="board.kind")
+        """Each part of the board by its driver; hardware libraries are imported here, lazily."""
         from .sim.board import SimDisplay, SimHook, SimKeypad, SimLeds
+        hw = self.board.hardware
+        loop = asyncio.get_running_loop()
         post = self.runtime.post
-        self.keypad = SimKeypad(post)
-        self.hook = SimHook(post)
-        self.leds = SimLeds()
-        self.display = SimDisplay(int(self.board.display.get("width", 128)),
-                                  int(self.board.display.get("height", 64)))
+
+        def from_thread(inp: ins.Input) -> None:     # for the display's worker thread
+            loop.call_soon_threadsafe(post, inp)
+
+        def touched(inp: ins.Input) -> None:         # a person at the phone wakes the display
+            poke = getattr(self.display, "poke", None)
+            if poke is not None:
+                poke()
+            post(inp)
+
+        self.board_parts: list[Any] = []
+        factory = None
+        if "gpio" in (hw.hook_driver, hw.leds_driver) or (
+                hw.display is not None and hw.display.interface == "spi"):
+            from .hw.gpio import make_pin_factory
+            factory = make_pin_factory(self.board.pin_factory, str(self.state_dir))
+
+        if hw.display is not None:
+            from .hw.display_luma import LumaDisplay, make_luma_device
+            spec = hw.display
+            self.display = LumaDisplay(
+                spec, open_device=lambda: make_luma_device(spec, pin_factory=factory),
+                on_presence=lambda present, detail: from_thread(
+                    ins.DeviceState("display", present, detail)))
+            self.board_parts.append(self.display)
+        else:
+            self.display = SimDisplay(hw.width, hw.height)
+
+        if hw.keypad_driver == "evdev":
+            from .hw.keypad_evdev import DeviceMatch, EvdevKeypad
+            self.keypad = EvdevKeypad(touched, [DeviceMatch(**d) for d in hw.keypad_devices],
+                                      hw.keymap, rescan=hw.keypad_rescan, grab=hw.keypad_grab)
+            self.board_parts.append(self.keypad)
+        else:
+            self.keypad = SimKeypad(touched)
+
+        if hw.hook_driver == "gpio":
+            from .hw.gpio import GpioHookSwitch
+            self.hook = GpioHookSwitch(touched, hw.hook["pin"], pull=hw.hook["pull"],
+                                       active_low=hw.hook["active_low"],
+                                       closed_means=hw.hook["closed_means"], pin_factory=factory)
+            self.board_parts.append(self.hook)
+        elif hw.hook_driver == "evdev":
+            from .hw.keypad_evdev import DeviceMatch, EvdevHookSwitch
+            self.hook = EvdevHookSwitch(touched, DeviceMatch(**hw.hook["device"]), hw.hook["code"],
+                                        closed_means=hw.hook["closed_means"])
+            self.board_parts.append(self.hook)
+        else:
+            self.hook = SimHook(touched)
+
+        if hw.leds_driver == "gpio":
+            from .hw.gpio import GpioLeds, LedPin
+            self.leds = GpioLeds({name: LedPin(**spec) for name, spec in hw.leds.items()},
+                                 pin_factory=factory)
+            self.board_parts.append(self.leds)
+        else:
+            self.leds = SimLeds()
+
+    def _start_board(self) -> None:
+        for part in self.board_parts:
+            start = getattr(part, "start", None)
+            if start is not None:
+                start()
+
+    async def _close_board(self) -> None:
+        for part in reversed(getattr(self, "board_parts", [])):
+            try:
+                await part.close()
+            except Exception:
+                log.exception("closing %s failed", type(part).__name__)
 
     # ----------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
         self._load()
-        server = str(next(iter(enabled_accounts(self.settings)), None).server  # type: ignore[union-attr]
-                     if enabled_accounts(self.settings) else "")
-        ip = self.bind if self.board.simulated and self.bind not in ("", "0.0.0.0", "::") \
-            else outbound_ip(server)
+        # $ip: the address SIP traffic leaves from (a simulated board bound to one address: that).
+        fixed_ip = self.board.simulated and self.bind not in ("", "0.0.0.0", "::")
+        ip = self.bind if fixed_ip else (await current_ip(sip_target(self.settings)) or "127.0.0.1")
+        console = SerialConsole.from_board(self) if self.board.console.get("port") else None
         self.device = DeviceInfo(mac=self.mac, model=MODEL, firmware=__version__, ip=ip,
                                  line_keys=self.board.line_keys)
         self.phone = Phone(self.settings, self.device)
@@ -133,17 +238,39 @@ class PhoneApp:
         self.runtime.adapters.display = self.display
         self.runtime.adapters.leds = self.leds
         port = self.http_port if self.http_port == 0 else self.settings["static.network.port.http"]
-        self.http = HttpServer(self.bind, int(port), lambda: self.status)  # type: ignore[arg-type]
+        self.http = HttpServer(self.bind, int(port), lambda: self.status,  # type: ignore[arg-type]
+                               plain=bool(self.settings["static.wui.http_enable"]))
+        self.web = PhoneWeb(self)                 # the Action URI servlet and the web pages
+        self.web.install(self.http)
+        if self.board.simulated:
+            from .sim.web import SimWeb          # the web simulator, at /sim
+            self.sim_web = SimWeb(self)
+            self.sim_web.install(self.http.app)
         await self.sender.start()
         await self.http.start()
+        if self.settings["static.wui.https_enable"]:
+            https = self.settings["static.network.port.https"] if self.https_port is None \
+                else self.https_port
+            await self.web.start_https(self.http, int(https))  # type: ignore[arg-type]
         await self.engine.start(self.runtime.post)
         self._task = asyncio.create_task(self.runtime.run(), name="deskphone-runtime")
         self.runtime.post(ins.Start())
+        self._start_board()
+        self.started_at = time.monotonic()
+        if not fixed_ip:
+            self.netwatch = NetWatcher(lambda new: self.runtime.post(ins.IpChanged(new)),
+                                       lambda: sip_target(self.settings), ip=ip)
+            await self.netwatch.start()
+        if console is not None:
+            self.console = console
+            await console.start()
         log.info("deskphone %s up on board %r (MAC %s, IP %s)", __version__, self.board.name,
                  self.mac, ip)
 
     def _set_status(self, text: str) -> None:
         self.status = text
+        for listener in list(self.status_listeners):
+            listener(text)
 
     def _on_restart(self, reset: bool) -> None:
         if reset:
@@ -161,7 +288,14 @@ class PhoneApp:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
-        steps = [("engine", self.engine.stop()), ("http", self.http.stop()),
+        for name, part in (("console", self.console), ("IP watch", self.netwatch)):
+            if part is not None:
+                try:
+                    await asyncio.wait_for(part.stop(), 0.2)
+                except TimeoutError:
+                    log.warning("stopping %s took too long; going on", name)
+        steps = [("engine", self.engine.stop()), ("board", self._close_board()),
+                 ("http", self.http.stop()),
                  ("action URLs", self.sender.close()), ("state", self.store.close())]
         for name, coro in steps:
             try:

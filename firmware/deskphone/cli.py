@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--bind", default=None,
                      help="address every listener uses (default: all interfaces; "
                           "the simulated board's default: 127.0.0.1)")
+    run.add_argument("--https-port", type=int, default=None,
+                     help="HTTPS port (overrides static.network.port.https)")
     run.add_argument("--http-port", type=int, default=None,
                      help="HTTP port (overrides static.network.port.http)")
     run.add_argument("--log-level", default=None, choices=["debug", "info", "warning", "error"])
@@ -52,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--config-dir", default=str(SIM_CONFIG))
     sim.add_argument("--board", default=str(SIM_BOARD))
     sim.add_argument("--http-port", type=int, default=None)
+    sim.add_argument("--https-port", type=int, default=None)
     sim.add_argument("--receiver-port", type=int, default=SIM_RECEIVER_PORT)
     return p
 
@@ -109,12 +112,15 @@ def check_config(args: argparse.Namespace) -> int:
 
 async def _serve(args: argparse.Namespace) -> int:
     from .app import PhoneApp
+    from .sd_notify import Notifier, WatchdogPinger
     simulated = args.command == "sim"
     board = load_board(args.board)
     level = args.log_level if not simulated and args.log_level else "info"
-    logs.setup(level, journald=not simulated)
+    logs.setup(level, journald=not simulated,
+               pinned=not simulated and bool(getattr(args, "log_level", None)))
     app = PhoneApp(board, args.config_dir, args.state_dir,
-                   bind=getattr(args, "bind", None), http_port=args.http_port)
+                   bind=getattr(args, "bind", None), http_port=args.http_port,
+                   https_port=args.https_port)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -136,10 +142,17 @@ async def _serve(args: argparse.Namespace) -> int:
         if receiver:
             await receiver.stop()
         raise
+    notifier = Notifier()
+    pinger = WatchdogPinger(notifier)
+    notifier.ready(app.status)           # systemd (Type=notify): the phone is up
+    app.status_listeners.append(notifier.status)
+    pinger.start()
     if simulated:
         terminal = Terminal(app)
         app.display.listeners.append(lambda _frame: print(format_screen(app.display.screen)))
         print(f"Phone web server on http://{app.bind}:{app.http.port}/ ; type 'help' for commands")
+        print(f"Web simulator (screen, keypad, hook, LEDs, calls in) on "
+              f"http://{app.bind}:{app.http.port}/sim")
         extra.append(asyncio.create_task(terminal.run()))
         extra.append(asyncio.create_task(terminal.quit.wait()))
     extra.append(asyncio.create_task(app.wait()))
@@ -148,7 +161,10 @@ async def _serve(args: argparse.Namespace) -> int:
     for task in extra:
         task.cancel()
     await asyncio.gather(*extra, return_exceptions=True)
+    notifier.stopping()
+    await pinger.stop()
     await app.stop()
+    notifier.close()
     if receiver:
         await receiver.stop()
     if app.restart_requested is not None:

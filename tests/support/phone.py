@@ -57,13 +57,15 @@ def write_config(config_dir: Path, receiver_base: str, extra: str = "",
 
 async def start_phone(tmp: Path, receiver_base: str, *, extra: str = "",
                       pbx_password: str | None = None,
-                      url_for: dict[str, str] | None = None) -> PhoneApp:
+                      url_for: dict[str, str] | None = None,
+                      bind: str = "127.0.0.1", board_extra: str = "") -> PhoneApp:
     board_file = tmp / "board.toml"
     board_file.write_text(BOARD.format(
-        password=f'password = "{pbx_password}"' if pbx_password is not None else ""))
+        password=f'password = "{pbx_password}"' if pbx_password is not None else "")
+        + board_extra)
     write_config(tmp / "config", receiver_base, extra, url_for)
     app = PhoneApp(load_board(board_file), tmp / "config", tmp / "state",
-                   bind="127.0.0.1", http_port=0)
+                   bind=bind, http_port=0, https_port=0)
     await app.start()
     return app
 

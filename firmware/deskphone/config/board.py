@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BoardError
+from .board_hw import PIN_FACTORIES, check_hardware
 
 BEHAVIOURS = ("answer", "busy", "no-answer", "reject")
 
@@ -52,6 +53,8 @@ class Board:
     console: dict[str, Any] = field(default_factory=dict)
     sound: dict[str, Any] = field(default_factory=dict)
     sim_pbx: SimPbxConfig = SimPbxConfig()
+    pin_factory: str | None = None      # gpiozero's: lgpio on a Pi; None: gpiozero chooses
+    hardware: Any = None                # config.board_hw.Hardware: the checked [display] ... [leds]
 
     @property
     def simulated(self) -> bool:
@@ -59,7 +62,7 @@ class Board:
 
 
 _SECTIONS = {
-    "board": {"name", "kind", "mac", "default_bind", "line_keys"},
+    "board": {"name", "kind", "mac", "default_bind", "line_keys", "pin_factory"},
     "display": None, "keypad": None, "hook": None, "leds": None, "console": None, "sound": None,
     "sim_pbx": {"answer_delay_ms", "password", "default_behaviour", "extensions"},
 }
@@ -122,7 +125,15 @@ def load_board(path: str | Path) -> Board:
         console=dict(data.get("console", {})),
         sound=dict(data.get("sound", {})),
         sim_pbx=_sim_pbx(path, data.get("sim_pbx", {})),
+        pin_factory=_pin_factory(path, b.get("pin_factory")),
+        hardware=check_hardware(path, data, kind, line_keys),
     )
+
+
+def _pin_factory(path: str, name: Any) -> str | None:
+    if name is not None and name not in PIN_FACTORIES:
+        raise _fail(path, "board.pin_factory", f"must be one of {', '.join(PIN_FACTORIES)}")
+    return name
 
 
 def _sim_pbx(path: str, raw: dict[str, Any]) -> SimPbxConfig:

@@ -25,6 +25,7 @@ from typing import Callable, Literal
 
 from ..core.events import BY_CFG_KEY, CFG_PREFIX as ACTION_URL_PREFIX
 from ..core.accounts import MAX_ACCOUNTS, TRANSPORTS  # noqa: F401 (re-exported)
+from ..core.trust import TRUST_PREFIX, trust_key  # noqa: F401 (re-exported; one definition)
 from ..errors import ConfigError
 
 Kind = Literal["bool", "int", "str", "url", "iplist", "enum", "secret"]
@@ -32,7 +33,6 @@ Kind = Literal["bool", "int", "str", "url", "iplist", "enum", "secret"]
 ACTION_URL_MAX_LEN = 511  # Yealink: "URL within 511 characters"
 STR_MAX_LEN = 255  # our own sane limit for names, hosts and paths
 PROJECT_PREFIX = "deskphone."
-TRUST_PREFIX = "deskphone.trust."  # runtime decisions: deskphone.trust.<source> = allow|deny
 TRUST_CHOICES = ("allow", "deny")
 
 # Yealink templates spell an empty value like this.
@@ -258,6 +258,8 @@ _SPECS: list[KeySpec] = [
     KeySpec("features.action_uri_limit_ip", "iplist", "", max_len=ACTION_URL_MAX_LEN),
     _bool("sip.trust_ctrl", False),
     _port("sip.listen_port", 5060),
+    _port("network.port.min_rtpport", 11780),  # RTP range (Yealink's defaults), for baresip
+    _port("network.port.max_rtpport", 12780),
     _bool("security.trust_certificates", True),  # verify HTTPS certificates of Action URL receivers
     # web server
     _port("static.network.port.http", 80),
@@ -286,11 +288,6 @@ assert len(SCHEMA) == len(_SPECS), "a key is listed twice"
 
 _ACCOUNT_KEY = re.compile(r"account\.([0-9]+)\.(.+)")
 _BAD_SOURCE = re.compile(r"[\s=\x00-\x1f\x7f]")
-
-
-def trust_key(source: str) -> str:
-    """The runtime-state key that holds the allow/deny decision about ``source``."""
-    return TRUST_PREFIX + source
 
 
 def _trust_spec(key: str) -> KeySpec:

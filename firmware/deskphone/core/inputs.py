@@ -116,6 +116,21 @@ class RequestAutoProvision:
     """The AutoP key or console command."""
 
 
+@dataclass(frozen=True)
+class RequestRestart:
+    """Reboot (``reset`` False) or Reset (True: back to the provisioned config), e.g. Action URI."""
+    reset: bool = False
+
+
+@dataclass(frozen=True)
+class RemoteControlAsk:
+    """A trusted source with no decision yet wants to remote-control the phone: ask the user.
+
+    ``source`` is the address as ``core.trust.source_id`` names it.
+    """
+    source: str
+
+
 # --- the telephony engine ---------------------------------------------------
 
 
@@ -187,10 +202,23 @@ class EngineState:
     detail: str = ""
 
 
+# --- the board ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceState:
+    """A part of the board went away or came back (keypad unplugged, panel lost, no network)."""
+    device: str             # keypad | hook | display | network
+    present: bool
+    detail: str = ""
+
+
 Input = (
     Start | TimerFired | SettingsChanged | IpChanged | AutoProvisionDone | KeyPress | HookChanged
     | Dial | Answer | EndCall | SetHold | Transfer | SetDnd | SetForward | SetCallWaiting
     | SetAccountEnabled | RequestAutoProvision | RegState | CallOutgoing | CallIncoming
+    | RequestRestart | RemoteControlAsk
     | CallRinging | CallEstablished | CallClosed | CallRemoteHold | TransferResult | EngineState
+    | DeviceState
 )
 

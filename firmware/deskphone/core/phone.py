@@ -37,6 +37,7 @@ from . import inputs as ins
 from .accounts import MAX_ACCOUNTS, account, enabled_accounts
 from .keys import DIGITS, is_line_key
 from .screens import Screen, build_screen
+from .trust import trust_key
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,10 @@ class Phone:
         self.calls: list[Call] = []
         self.focus: str | None = None    # ref of the call the screen and keys act on
         self.menu: Menu | None = None
+        self.prompts: list[str] = []         # sources waiting for "Allow Remote Control?", in order
         self.regs: dict[int, str] = {}
         self.engine_up = True
+        self.missing: dict[str, str] = {}    # board parts that went away: device -> detail
         self.missed = 0
         self.last_number = ""
         self.volume = 8
@@ -299,6 +302,8 @@ class Phone:
 
     def _on_SettingsChanged(self, inp: ins.SettingsChanged) -> None:
         self.settings = inp.settings
+        # A decision made elsewhere (the web page) answers a prompt still on screen.
+        self.prompts = [s for s in self.prompts if trust_key(s) not in self.settings]
 
     def _on_IpChanged(self, inp: ins.IpChanged) -> None:
         if inp.ip != self.ip:
@@ -309,6 +314,26 @@ class Phone:
     def _on_RequestAutoProvision(self, inp: ins.RequestAutoProvision) -> None:
         self._flash("Provisioning...")
         self._out.append(fx.StartAutoProvision())
+
+    def _on_RequestRestart(self, inp: ins.RequestRestart) -> None:
+        self._flash("Resetting..." if inp.reset else "Rebooting...")
+        self._out.append(fx.Restart(inp.reset))
+
+    # ------------------------------------------------------ remote control
+
+    def _on_RemoteControlAsk(self, inp: ins.RemoteControlAsk) -> None:
+        # Asked once per source: repeated requests while it is on screen add nothing.
+        if inp.source not in self.prompts and trust_key(inp.source) not in self.settings:
+            self.prompts.append(inp.source)
+
+    def _answer_prompt(self, allow: bool) -> bool:
+        """OK / X on the "Allow Remote Control?" screen; False when that screen is not up."""
+        if not self.prompts or self.screen.kind != "prompt":
+            return False
+        source = self.prompts.pop(0)
+        self._set_feature(trust_key(source), "allow" if allow else "deny")
+        self._flash("Remote control allowed" if allow else "Remote control denied")
+        return True
 
     def _on_AutoProvisionDone(self, inp: ins.AutoProvisionDone) -> None:
         if inp.ok:
@@ -371,6 +396,8 @@ class Phone:
         if key.startswith("F") and key[1:].isdigit():
             label = self.screen.softkeys[int(key[1:]) - 1]
             return self._softkey(label)
+        if key in ("OK", "X") and self._answer_prompt(key == "OK"):
+            return
         if self.menu is not None and self._menu_key(key):
             return
         if key == "HEADSET":
@@ -732,6 +759,14 @@ class Phone:
             if state == "registered":
                 self.regs[n] = "unregistered"
                 self._emit("unregistered", account_index=n)
+
+    # --------------------------------------------------------- the board
+
+    def _on_DeviceState(self, inp: ins.DeviceState) -> None:
+        if inp.present:
+            self.missing.pop(inp.device, None)
+        else:
+            self.missing[inp.device] = inp.detail
 
     def _on_RegState(self, inp: ins.RegState) -> None:
         if self.regs.get(inp.account) == inp.state:

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from .phone import Call, Phone
 
 NO_KEYS = ("", "", "", "")
+# The error line for a board part that went away, most important first (a lost
+# display shows nothing on itself, so it has none).
+DEVICE_MISSING = {"network": "No network", "keypad": "Keypad missing",
+                  "hook": "Hook switch missing"}
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,10 @@ def build_screen(phone: "Phone", now: float) -> Screen:
         extra["lines"] = lines
     if not phone.engine_up:
         extra["lines"] = (screen.lines + ("", "", ""))[:2] + ("Phone service down",)
+    problem = next((DEVICE_MISSING[d] for d in DEVICE_MISSING if d in phone.missing), None)
+    if problem:
+        extra["lines"] = (screen.lines + ("", "", ""))[:2] + (problem,)
+        extra["status"] = f"{screen.status} ({problem})"
     if extra:
         from dataclasses import replace
         screen = replace(screen, **extra)
@@ -82,6 +90,14 @@ def _base_screen(phone: "Phone", now: float) -> Screen:
     icons = _icons(phone)
     focused = phone.focused
     ringing = next((c for c in phone.calls if c.state == "ringing"), None)
+
+    if phone.prompts and ringing is None:
+        # Over everything but a ringing call: OK allows the source, X denies it.
+        source = phone.prompts[0]
+        return Screen("prompt", "Remote control", _clock(now),
+                      ("Allow Remote Control?", source, "OK: allow  X: deny"),
+                      ("Ok", "", "", "Cancel"), tuple(icons),
+                      status=f"Asking: remote control from {source}")
 
     if phone.menu is not None:
         menu = phone.menu

@@ -7,6 +7,7 @@ web pages plug their routes into the same ``web.Application``.
 from __future__ import annotations
 
 import logging
+import ssl
 from typing import Callable
 
 from aiohttp import web
@@ -15,8 +16,11 @@ log = logging.getLogger("deskphone.http")
 
 
 class HttpServer:
-    def __init__(self, bind: str, port: int, status: Callable[[], str]) -> None:
+    def __init__(self, bind: str, port: int, status: Callable[[], str], *,
+                 plain: bool = True) -> None:
         self.bind, self.port = bind, port
+        self.plain = plain                  # static.wui.http_enable
+        self.https_port: int | None = None  # set once the HTTPS site listens
         self.app = web.Application()
         self.app.router.add_get("/", self._index)
         self._status = status
@@ -25,13 +29,23 @@ class HttpServer:
     async def start(self) -> None:
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.bind or None, self.port)
-        await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        if sockets:
-            self.port = sockets[0].getsockname()[1]   # the real port when 0 was asked for
+        if not self.plain:
+            log.info("HTTP off (static.wui.http_enable = 0)")
+            return
+        self.port = await self._site(self.port)
         log.info("HTTP on %s:%d", self.bind or "*", self.port)
+
+    async def start_tls(self, port: int, context: ssl.SSLContext) -> None:
+        """Serve the same application over HTTPS too (after ``start``)."""
+        self.https_port = await self._site(port, context)
+        log.info("HTTPS on %s:%d", self.bind or "*", self.https_port)
+
+    async def _site(self, port: int, context: ssl.SSLContext | None = None) -> int:
+        assert self._runner is not None, "start() first"
+        site = web.TCPSite(self._runner, self.bind or None, port, ssl_context=context)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None) or []
+        return sockets[0].getsockname()[1] if sockets else port  # the real port when 0 was asked
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -1,36 +1,23 @@
 """Drive the simulated board from a terminal: one command per line on stdin.
 
 Until the web simulator exists this is how a person presses keys, lifts the
-handset and makes the simulated PBX call in.
+handset and makes the simulated PBX call in. The commands are the serial
+console's (``console.commands``: key, hook, dial, status, config...) plus the
+sim's own below (call-in, far, ip, engine, screen, leds, quit).
 """
 
 from __future__ import annotations
 
 import asyncio
-import shlex
 import sys
 from typing import TYPE_CHECKING, Callable
 
+from ..console.commands import Command, Commands
 from ..core import inputs as ins
 from ..core.screens import Screen
 
 if TYPE_CHECKING:
     from ..app import PhoneApp
-
-HELP = """\
-commands:
-  key NAME            press a key: 0-9 * # OK X UP DOWN LEFT RIGHT SPEAKER HEADSET MUTE HOLD
-                      TRANSFER CONF MSG RD VOLUME_UP VOLUME_DOWN F1-F4 L1-Ln
-  keys DIGITS         press several digit keys (e.g. keys 201#)
-  hook off|on         lift / put down the handset
-  call-in NUMBER [NAME]   a call from NUMBER rings the phone
-  far answer|hangup|hold|resume   what the far end of the current call does
-  dnd on|off, cw on|off, fwd always|busy|no_answer TARGET|off
-  account N on|off    enable / disable account N (registers / unregisters)
-  ip ADDRESS          pretend the phone's IP address changed
-  autop               run auto provisioning
-  engine crash|restart
-  screen, leds, help, quit"""
 
 
 def format_screen(screen: Screen) -> str:
@@ -49,10 +36,26 @@ def format_screen(screen: Screen) -> str:
 
 
 class Terminal:
+    """stdin commands: the console's shared set (``console.commands``) plus the sim's own."""
+
     def __init__(self, app: "PhoneApp", out: Callable[[str], None] = print) -> None:
         self.app = app
         self.out = out
         self.quit = asyncio.Event()
+        extra = [
+            Command("call-in", "call-in NUMBER [NAME]", "a call from NUMBER rings the phone",
+                    self._call_in),
+            Command("far", "far answer|hangup|hold|resume",
+                    "what the far end of the current call does", self._far),
+            Command("ip", "ip ADDRESS", "pretend the phone's IP address changed", self._ip),
+            Command("engine", "engine crash|restart", "the simulated engine fails / comes back",
+                    self._engine),
+            Command("screen", "screen", "show the screen", self._screen),
+            Command("leds", "leds", "show the LEDs", self._leds),
+            Command("quit", "quit", "stop the phone", self._quit),
+            Command("exit", "exit", "stop the phone", self._quit),
+        ]
+        self.commands = Commands(app, extra={c.name: c for c in extra}, log_commands=False)
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -64,55 +67,37 @@ class Terminal:
         while not reader.at_eof():
             line = (await reader.readline()).decode(errors="replace").strip()
             if line:
-                try:
-                    self.command(line)
-                except (ValueError, IndexError) as exc:
-                    self.out(f"?? {exc}  (type 'help')")
+                await self.command(line)
 
-    def command(self, line: str) -> None:
-        words = shlex.split(line)
-        cmd, args = words[0].lower(), words[1:]
-        app, engine, post = self.app, self.app.engine, self.app.runtime.post
-        on = lambda word: {"on": True, "off": False}[word]  # noqa: E731
-        if cmd == "help":
-            self.out(HELP)
-        elif cmd == "key":
-            app.keypad.press(args[0].upper() if len(args[0]) > 1 else args[0])
-        elif cmd == "keys":
-            app.keypad.type(args[0])
-        elif cmd == "hook":
-            app.hook.set(args[0] == "off")
-        elif cmd == "call-in":
-            engine.incoming(args[0], args[1] if len(args) > 1 else "")
-        elif cmd == "far":
-            done = {"answer": engine.remote_answer, "hangup": engine.remote_hangup,
-                    "hold": lambda: engine.remote_hold(True),
-                    "resume": lambda: engine.remote_hold(False)}[args[0]]()
-            if not done:
-                self.out("no call for that")
-        elif cmd == "dnd":
-            post(ins.SetDnd(on(args[0])))
-        elif cmd == "cw":
-            post(ins.SetCallWaiting(on(args[0])))
-        elif cmd == "fwd":
-            if args[1] == "off":
-                post(ins.SetForward(args[0], False))
-            else:
-                post(ins.SetForward(args[0], True, args[1]))
-        elif cmd == "account":
-            post(ins.SetAccountEnabled(int(args[0]), on(args[1])))
-        elif cmd == "ip":
-            post(ins.IpChanged(args[0]))
-        elif cmd == "autop":
-            post(ins.RequestAutoProvision())
-        elif cmd == "engine":
-            {"crash": engine.crash, "restart": engine.restart}[args[0]]()
-        elif cmd == "screen":
-            if app.display.screen is not None:
-                self.out(format_screen(app.display.screen))
-        elif cmd == "leds":
-            self.out(" ".join(f"{k}={v}" for k, v in sorted(app.leds.state.items())))
-        elif cmd in ("quit", "exit"):
-            self.quit.set()
-        else:
-            raise ValueError(f"unknown command {cmd!r}")
+    async def command(self, line: str) -> None:
+        answer = await self.commands.execute(line)
+        if answer:
+            self.out(answer)
+
+    # ------------------------------------------------------- the sim's own
+
+    def _call_in(self, args: list[str]) -> None:
+        self.app.engine.incoming(args[0], args[1] if len(args) > 1 else "")
+
+    def _far(self, args: list[str]) -> str | None:
+        engine = self.app.engine
+        done = {"answer": engine.remote_answer, "hangup": engine.remote_hangup,
+                "hold": lambda: engine.remote_hold(True),
+                "resume": lambda: engine.remote_hold(False)}[args[0]]()
+        return None if done else "no call for that"
+
+    def _ip(self, args: list[str]) -> None:
+        self.app.runtime.post(ins.IpChanged(args[0]))
+
+    def _engine(self, args: list[str]) -> None:
+        {"crash": self.app.engine.crash, "restart": self.app.engine.restart}[args[0]]()
+
+    def _screen(self, args: list[str]) -> str | None:
+        screen = self.app.display.screen
+        return format_screen(screen) if screen is not None else None
+
+    def _leds(self, args: list[str]) -> str:
+        return " ".join(f"{k}={v}" for k, v in sorted(self.app.leds.state.items()))
+
+    def _quit(self, args: list[str]) -> None:
+        self.quit.set()
