@@ -78,3 +78,22 @@ def test_reboot_and_reset():
     p = phone()
     assert fx.Restart(False) in p.handle(ins.RequestRestart(False), 1001.0)
     assert fx.Restart(True) in p.handle(ins.RequestRestart(True), 1002.0)
+
+
+def test_a_remote_ok_never_answers_the_prompt():
+    """An allowed source pressing OK (or a soft key) must not let another source in."""
+    from deskphone.core import effects as fx
+    from deskphone.core import inputs as ins
+    from deskphone.core.phone import DeviceInfo, Phone
+
+    phone = Phone({"features.show_action_uri_option": True},
+                  DeviceInfo("001565000001", "deskphone", "1.0"))
+    phone.handle(ins.Start(), 0.0)
+    phone.handle(ins.RemoteControlAsk("10.0.0.9"), 0.0)
+    assert phone.screen.kind == "prompt"
+    for key in ("OK", "X", "F1", "F4"):
+        out = phone.handle(ins.KeyPress(key, remote=True), 0.0)
+        assert not [e for e in out if isinstance(e, fx.Persist)], key
+        assert phone.screen.kind == "prompt", key
+    out = phone.handle(ins.KeyPress("OK"), 0.0)      # the person at the phone
+    assert fx.Persist("deskphone.trust.10.0.0.9", "allow") in out

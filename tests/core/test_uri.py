@@ -8,7 +8,11 @@ from deskphone.core import inputs as ins
 from deskphone.core.uri import ActionUriError, account_for_uri, parse_key, parse_request
 from deskphone.errors import DeskphoneError
 
-K = ins.KeyPress
+
+
+def K(key: str) -> ins.KeyPress:
+    """A key pressed remotely: Action URI keys carry remote=True."""
+    return ins.KeyPress(key, remote=True)
 
 SEED_TABLE = [
     ("OK", [K("OK")]), ("ENTER", [K("OK")]), ("SPEAKER", [K("SPEAKER")]),

@@ -45,8 +45,14 @@ class AutoProvisionDone:
 
 @dataclass(frozen=True)
 class KeyPress:
-    """A phone key: see ``core.keys.KEYS`` for the names."""
+    """A phone key: see ``core.keys.KEYS`` for the names.
+
+    ``remote`` marks a key pressed through Action URI: it acts like the real key
+    except that it never answers the "Allow Remote Control?" prompt (a source
+    allowed already must not be able to let others in).
+    """
     key: str
+    remote: bool = False
 
 
 @dataclass(frozen=True)

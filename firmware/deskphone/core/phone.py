@@ -395,8 +395,8 @@ class Phone:
             return self._on_RequestAutoProvision(ins.RequestAutoProvision())
         if key.startswith("F") and key[1:].isdigit():
             label = self.screen.softkeys[int(key[1:]) - 1]
-            return self._softkey(label)
-        if key in ("OK", "X") and self._answer_prompt(key == "OK"):
+            return self._softkey(label, inp.remote)
+        if key in ("OK", "X") and not inp.remote and self._answer_prompt(key == "OK"):
             return
         if self.menu is not None and self._menu_key(key):
             return
@@ -454,7 +454,7 @@ class Phone:
             if self.dial is not None and self.dial.digits:
                 self.dial.digits = self.dial.digits[:-1]
 
-    def _softkey(self, label: str) -> None:
+    def _softkey(self, label: str, remote: bool = False) -> None:
         action = {
             "Answer": "OK", "Send": "OK", "Reject": "X", "Cancel": "X", "End": "X",
             "Hold": "HOLD", "Resume": "HOLD", "Xfer": "TRANSFER", "Mute": "MUTE",
@@ -464,7 +464,7 @@ class Phone:
         if label == "DND":
             self._on_SetDnd(ins.SetDnd(not self._setting("features.dnd.enable", False)))
         elif action:
-            self._on_KeyPress(ins.KeyPress(action))
+            self._on_KeyPress(ins.KeyPress(action, remote))
 
     def _menu_key(self, key: str) -> bool:
         """Keys while the feature menu is open; False lets the key through."""

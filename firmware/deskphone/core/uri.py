@@ -98,7 +98,7 @@ def _one(value: str, line_keys: int) -> ins.Input:
         raise ActionUriError("empty key value")
     upper = item.upper()
     if upper in _KEY_ALIASES:
-        return ins.KeyPress(_KEY_ALIASES[upper])
+        return ins.KeyPress(_KEY_ALIASES[upper], remote=True)
     if upper in _PLAIN:
         return _PLAIN[upper]
     if upper.startswith("L") and upper[1:].isdigit() and upper[1:].isascii():
@@ -106,7 +106,7 @@ def _one(value: str, line_keys: int) -> ins.Input:
         if not 1 <= n <= min(line_keys, MAX_LINE_KEYS):
             raise ActionUriError(f"no line key {item} on this phone (it has L1..L{line_keys})"
                                  if line_keys else f"no line key {item}: this phone has none")
-        return ins.KeyPress(f"L{n}")
+        return ins.KeyPress(f"L{n}", remote=True)
     name, sep, arg = item.partition("=")
     name_up = name.strip().upper()
     if sep:
