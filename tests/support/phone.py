@@ -65,7 +65,7 @@ async def start_phone(tmp: Path, receiver_base: str, *, extra: str = "",
         + board_extra)
     write_config(tmp / "config", receiver_base, extra, url_for)
     app = PhoneApp(load_board(board_file), tmp / "config", tmp / "state",
-                   bind=bind, http_port=0, https_port=0)
+                   bind=bind, http_port=0, https_port=0, sip_notify_port=0)
     await app.start()
     return app
 

@@ -422,6 +422,6 @@ async def start_sip_phone(tmp: Path, receiver_base: str, lab: SipLab, user: str,
     (tmp / "config" / MAC_FILE).write_text(phone_overrides(lab, user, password=password,
                                                            extra=extra))
     app = PhoneApp(load_board(board_file), tmp / "config", tmp / "state",
-                   bind="127.0.0.1", http_port=0, https_port=0)
+                   bind="127.0.0.1", http_port=0, https_port=0, sip_notify_port=0)
     await app.start()
     return app

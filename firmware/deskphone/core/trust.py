@@ -17,9 +17,10 @@ from __future__ import annotations
 import enum
 import ipaddress
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Collection, Mapping
 
 from ..errors import DeskphoneError
+from .accounts import enabled_accounts
 
 TRUST_PREFIX = "deskphone.trust."   # deskphone.trust.<source> = allow | deny (runtime state)
 
@@ -150,6 +151,41 @@ def remote_control(settings: Mapping[str, object], peer: str | None) -> Verdict:
     source = source_id(peer)
     if source is None or not trusted.allows(peer):
         return Verdict.UNTRUSTED
+    return _decision(settings, source)
+
+
+def sip_remote_control(settings: Mapping[str, object], peer: str | None,
+                       servers: Collection[str] = ()) -> Verdict:
+    """The verdict for an Action URI SIP NOTIFY from ``peer`` (an address, as the socket says).
+
+    Yealink: no trusted-IP list applies to NOTIFY (``features.action_uri_limit_ip`` is for
+    HTTP); with ``sip.trust_ctrl = 1`` only ``servers`` may send it: the addresses the
+    accounts' SIP servers and outbound proxies (``sip_server_hosts``) resolve to. The
+    prompt and the remembered decisions are the same as over HTTP.
+    """
+    if not settings.get("features.action_uri.enable", True):
+        return Verdict.DISABLED
+    source = source_id(peer)
+    if source is None:
+        return Verdict.UNTRUSTED
+    if settings.get("sip.trust_ctrl", False) and source not in {source_id(s) for s in servers}:
+        return Verdict.UNTRUSTED
+    return _decision(settings, source)
+
+
+def sip_server_hosts(settings: Mapping[str, object]) -> tuple[str, ...]:
+    """The hosts ``sip.trust_ctrl`` trusts, as configured (names or addresses), sorted:
+    each enabled account's SIP server, and its outbound proxy when that is enabled."""
+    hosts = set()
+    for acc in enabled_accounts(settings):
+        hosts.add(acc.server.strip().strip("[]"))
+        if acc.outbound_proxy_enable:
+            hosts.add(acc.outbound_host.strip().strip("[]"))
+    return tuple(sorted({h.lower() for h in hosts if h}))   # DNS names: case does not count
+
+
+def _decision(settings: Mapping[str, object], source: str) -> Verdict:
+    """A source that may ask: what the user decided about it, or ASK."""
     decision = settings.get(trust_key(source))
     if decision == "deny":
         return Verdict.DENIED

@@ -26,11 +26,11 @@ from urllib.parse import unquote, unquote_plus
 from aiohttp import web
 from PIL import Image
 
-from ..core import inputs as ins
 from ..core.accounts import enabled_accounts
 from ..core.trust import Verdict, remote_control, source_id
-from ..core.uri import ActionUriError, parse_request
+from ..core.uri import ActionUriError
 from . import auth
+from .remote import ask_user, perform, request_inputs
 
 if TYPE_CHECKING:
     from ..app import PhoneApp
@@ -146,8 +146,7 @@ class Servlet:
         if verdict is Verdict.DENIED:
             return _text(403, FORBIDDEN)
         if verdict is Verdict.ASK:
-            log.info("remote control from %s: asking the user", source)
-            self.app.runtime.post(ins.RemoteControlAsk(source))
+            ask_user(self.app, source)
             return _text(403, FORBIDDEN)
         result = act(params)
         if not isinstance(result, web.StreamResponse):
@@ -188,18 +187,11 @@ class Servlet:
     # ------------------------------------------------------------ the actions
 
     def _keys(self, params: Params) -> web.Response:
-        wanted = {k: v for k, v in reversed(params) if k in ("key", "number", "outgoing_uri")}
-        keys = [v for k, v in params if k == "key"]
-        if len(keys) > 1:
-            wanted["key"] = ";".join(keys)          # key=OK&key=X: both, in order
         try:
-            inputs = parse_request(wanted, line_keys=self.app.board.line_keys,
-                                   settings=self.app.settings)
+            inputs = request_inputs(self.app, params)     # key=OK&key=X: both, in order
         except ActionUriError as exc:
             return _text(400, f"Bad request: {exc}")
-        log.info("remote control: %s", ", ".join(_describe(i) for i in inputs))
-        for inp in inputs:
-            self.app.runtime.post(inp)
+        perform(self.app, inputs)
         return _text(200, "OK")
 
     def _phonecfg(self, params: Params) -> web.Response:
@@ -248,11 +240,6 @@ async def form_body(request: web.Request) -> str | None:
     if len(data) > MAX_BODY:
         return None
     return data.decode("utf-8", errors="replace")
-
-
-def _describe(inp: ins.Input) -> str:
-    fields = ", ".join(f"{v!r}" for v in vars(inp).values())
-    return f"{type(inp).__name__}({fields})"
 
 
 def phonecfg_text(app: "PhoneApp", *, accounts: bool = False, dnd: bool = False,

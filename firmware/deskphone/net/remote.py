@@ -1,0 +1,55 @@
+"""What the two remote-control doors share: the HTTP servlet and the SIP NOTIFY listener.
+
+A request's parameters become the phone's inputs (``core.uri``), the inputs go
+to the runtime's inbox, and a source with no decision yet makes the phone ask
+"Allow Remote Control?" (``RemoteControlAsk``). Who may is ``core.trust``'s
+business; what a key does is the core's.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Iterable
+
+from ..core import inputs as ins
+from ..core.uri import parse_request
+
+if TYPE_CHECKING:
+    from ..app import PhoneApp
+
+log = logging.getLogger("deskphone.remote")
+
+Params = list[tuple[str, str]]      # decoded (name, value) pairs, names in lower case
+
+
+def request_inputs(app: "PhoneApp", params: Params) -> list[ins.Input]:
+    """The inputs for a request's ``key`` / ``number`` / ``outgoing_uri`` parameters.
+
+    Several ``key=`` are done in order (``key=OK&key=X``); for the others the first
+    one counts. Raises ``ActionUriError`` (nothing is done) for a bad value.
+    """
+    wanted = {k: v for k, v in reversed(params) if k in ("key", "number", "outgoing_uri")}
+    keys = [v for k, v in params if k == "key"]
+    if len(keys) > 1:
+        wanted["key"] = ";".join(keys)
+    return parse_request(wanted, line_keys=app.board.line_keys, settings=app.settings)
+
+
+def perform(app: "PhoneApp", inputs: Iterable[ins.Input], via: str = "") -> None:
+    """Hand a trusted request's inputs to the phone, in order."""
+    inputs = list(inputs)
+    log.info("remote control%s: %s", f" ({via})" if via else "",
+             ", ".join(describe(i) for i in inputs))
+    for inp in inputs:
+        app.runtime.post(inp)
+
+
+def ask_user(app: "PhoneApp", source: str, via: str = "") -> None:
+    """A source with no decision yet: put "Allow Remote Control?" on the screen (once)."""
+    log.info("remote control from %s%s: asking the user", source, f" ({via})" if via else "")
+    app.runtime.post(ins.RemoteControlAsk(source))
+
+
+def describe(inp: ins.Input) -> str:
+    fields = ", ".join(f"{v!r}" for v in vars(inp).values())
+    return f"{type(inp).__name__}({fields})"

@@ -1,0 +1,418 @@
+"""Action URI over SIP: Yealink's "SIP Notify Message", on a small UDP listener of the phone's own.
+
+A PBX sends ``NOTIFY`` with ``Event: ACTION-URI``, ``Content-Type: message/sipfrag``
+and the body ``key=VALUE`` (every value the HTTP servlet takes, parsed by
+``core.uri`` through ``net.remote``). The phone cannot take it through its SIP
+stack: no baresip version passes an out-of-dialog NOTIFY to its controller
+(libre's event listener claims every NOTIFY and answers 400/481/489 itself).
+So the phone listens on a port of its own, ``deskphone.sip_notify_port``
+(5070) on the ``--bind`` address, UDP only.
+
+Each datagram gets the first of these that applies:
+
+  1. no SIP request at all (random bytes, a response, CRLF keep-alives), or an
+     ACK: no answer (a listener that answers noise is a reflector);
+  2. the same request again (top Via branch and sent-by, Call-ID, CSeq): the
+     first answer again, and nothing is done again;
+  3. bad or missing headers: 400;
+  4. a method other than NOTIFY: 405 with ``Allow: NOTIFY``;
+  5. NOTIFY without Event: 400; with another event: 489 with ``Allow-Events``;
+  6. ``features.action_uri.enable = 0``: 403;
+  7. ``sip.trust_ctrl = 1`` and the sender's address is not one of an enabled
+     account's SIP server or (enabled) outbound proxy: 403;
+  8. the user denied this sender on the prompt: 403;
+  9. no decision about the sender yet (and ``features.show_action_uri_option
+     = 1``): 403, and "Allow Remote Control?" on the screen;
+  10. a body that is not ``message/sipfrag`` (``text/plain`` is taken too): 415
+      with ``Accept``;
+  11. a body that is no ``key=VALUE`` the phone knows: 400, nothing done;
+  12. otherwise the keys are done: 200.
+
+A 4xx carries the reason in a ``Warning: 399 deskphone "..."`` header.
+
+As Yealink documents, **no trusted-IP list applies** here:
+``features.action_uri_limit_ip`` is for HTTP. Without ``sip.trust_ctrl`` any
+host that reaches the port may ask, and the prompt (or its remembered answer,
+``deskphone.trust.<address>``, shared with HTTP) decides. With it, the
+accounts' server names are resolved off the event loop (the loop's resolver
+runs ``getaddrinfo`` in a worker thread) and kept for 30 s; a NOTIFY that
+arrives while they resolve waits for the answer (its retransmissions are
+absorbed meanwhile).
+
+Answers are the responses ``net.sip_message`` builds, sent to the source
+address and port of the request (see there why), cached for 32 s (RFC 3261's
+Timer J) so a retransmission gets the same answer, To-tag included.
+
+A SIP MESSAGE with a ``key=VALUE`` body cannot reach this phone through
+baresip 1.0.0 (the version this project runs). From 1.1.0 on, baresip passes
+an incoming MESSAGE to ctrl_tcp as a frame with ``"message": true`` and the
+account, the sender's From URI (``from``), the content type and the body
+(see ``engine.ctrl_tcp``, where such a frame is skipped today). It names the
+sender by the From URI only, which the sender writes itself, so before
+``sip.trust_ctrl`` could apply to it baresip would have to report the source
+address too. Such a path would share what NOTIFY uses: ``core.trust``'s
+verdict and ``net.remote``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import ipaddress
+import logging
+import socket
+import time
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from .. import __version__
+from ..core.trust import Verdict, sip_remote_control, sip_server_hosts, source_id
+from ..core.uri import ActionUriError
+from .remote import ask_user, perform, request_inputs
+from .servlet import FORBIDDEN, parse_query
+from .sip_message import SipRequest, SipSyntaxError, new_tag, parse_request, response
+
+if TYPE_CHECKING:
+    from ..app import PhoneApp
+
+log = logging.getLogger("deskphone.sip_notify")
+
+EVENT = "ACTION-URI"
+CONTENT_TYPES = ("message/sipfrag", "text/plain")
+ANSWER_TTL = 32.0           # seconds a response is kept for retransmissions (64 x T1, Timer J)
+MAX_ANSWERS = 1024          # transactions remembered at once; the oldest go first
+MAX_WAITING = 64            # NOTIFYs waiting for a name lookup; beyond that they are dropped
+SERVER = f"deskphone/{__version__}"
+
+Addr = tuple[Any, ...]      # (host, port) or (host, port, flowinfo, scope_id)
+
+
+class _Waiting:
+    """Marks a transaction whose answer is being worked out: retransmissions are absorbed."""
+
+
+WAITING = _Waiting()
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+class ServerAddresses:
+    """The addresses of the SIP server / outbound proxy names, looked up off the event loop.
+
+    ``cached(hosts)`` answers at once, or None when a name has no fresh answer;
+    ``resolve(hosts)`` looks the stale names up (one lookup per name at a time,
+    ``timeout`` each) and answers. A name that does not resolve counts as no
+    address (logged, and asked again after ``failed_ttl``).
+    """
+
+    def __init__(self, *, ttl: float = 30.0, failed_ttl: float = 5.0, timeout: float = 2.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl, self.failed_ttl, self.timeout, self.clock = ttl, failed_ttl, timeout, clock
+        self._known: dict[str, tuple[float, frozenset[str]]] = {}    # name -> (expiry, addresses)
+        self._lookups: dict[str, asyncio.Task[None]] = {}
+
+    def cached(self, hosts: Iterable[str]) -> frozenset[str] | None:
+        now = self.clock()
+        found: set[str] = set()
+        for host in hosts:
+            if _is_address(host):
+                found.add(host)
+                continue
+            known = self._known.get(host)
+            if known is None or known[0] <= now:
+                return None
+            found |= known[1]
+        return frozenset(found)
+
+    async def resolve(self, hosts: Iterable[str]) -> frozenset[str]:
+        hosts = tuple(hosts)
+        now = self.clock()
+        stale = [h for h in hosts if not _is_address(h)
+                 and (h not in self._known or self._known[h][0] <= now)]
+        if stale:
+            await asyncio.gather(*(asyncio.shield(self._lookup(h)) for h in stale))
+        found: set[str] = set()
+        for host in hosts:
+            found |= {host} if _is_address(host) else self._known.get(host, (0.0, frozenset()))[1]
+        return frozenset(found)
+
+    def _lookup(self, host: str) -> asyncio.Task[None]:
+        task = self._lookups.get(host)
+        if task is None:
+            task = asyncio.create_task(self._resolve_one(host), name=f"resolve {host}")
+            self._lookups[host] = task
+            task.add_done_callback(lambda _t: self._lookups.pop(host, None))
+        return task
+
+    async def _resolve_one(self, host: str) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self.timeout):
+                infos = await loop.getaddrinfo(host, None, type=socket.SOCK_DGRAM)
+            addresses = frozenset(a for info in infos if (a := source_id(str(info[4][0]))))
+            self._known[host] = (self.clock() + self.ttl, addresses)
+        except (OSError, TimeoutError, UnicodeError, ValueError) as exc:
+            log.warning("sip.trust_ctrl: the SIP server %r does not resolve (%s); "
+                        "NOTIFYs are refused until it does", host, exc or "timeout")
+            self._known[host] = (self.clock() + self.failed_ttl, frozenset())
+
+    def close(self) -> None:
+        for task in list(self._lookups.values()):
+            task.cancel()
+
+
+class _Protocol(asyncio.DatagramProtocol):
+    def __init__(self, listener: "SipNotifyListener") -> None:
+        self.listener = listener
+
+    def datagram_received(self, data: bytes, addr: Addr) -> None:
+        self.listener.datagram(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        # An ICMP error for an answer we sent (the sender went away): nothing to do.
+        log.debug("SIP NOTIFY listener: %s", exc)
+
+
+class SipNotifyListener:
+    """The UDP listener; ``port`` is the port it got (None until started, or if it could not)."""
+
+    def __init__(self, app: "PhoneApp", bind: str, port: int, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 servers: ServerAddresses | None = None) -> None:
+        self.app = app
+        self.bind, self.requested_port = bind, port
+        self.port: int | None = None
+        self.clock = clock
+        self.servers = servers or ServerAddresses(clock=clock)
+        self.stats: collections.Counter[str] = collections.Counter()   # "200", "dropped", ...
+        self._transport: asyncio.DatagramTransport | None = None
+        self._answers: collections.OrderedDict[tuple[str, ...], tuple[float, bytes | _Waiting]] \
+            = collections.OrderedDict()
+        self._waiting: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> bool:
+        """Listen; a port that cannot be had costs a log line, never the phone's start."""
+        loop = asyncio.get_running_loop()
+        try:
+            sock = await _bound_socket(self.bind, self.requested_port)
+            try:
+                transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(self),
+                                                                   sock=sock)
+            except BaseException:
+                sock.close()
+                raise
+        except OSError as exc:
+            log.error("SIP NOTIFY (Action URI) not available on %s:%d/udp: %s",
+                      self.bind or "*", self.requested_port, exc)
+            return False
+        self._transport = transport                          # type: ignore[assignment]
+        self.port = sock.getsockname()[1]
+        log.info("SIP NOTIFY (Action URI) on %s:%d/udp", self.bind or "*", self.port)
+        return True
+
+    async def stop(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+        self.servers.close()
+        for task in list(self._waiting):
+            task.cancel()
+        if self._waiting:
+            await asyncio.gather(*self._waiting, return_exceptions=True)
+
+    # ------------------------------------------------------------ datagrams
+
+    def datagram(self, data: bytes, addr: Addr) -> None:
+        try:
+            self._datagram(data, addr)
+        except Exception:
+            # Whatever a datagram holds, the listener stays up for the next one.
+            self.stats["failed"] += 1
+            log.exception("SIP NOTIFY: a datagram from %s could not be handled", addr[0])
+
+    def _datagram(self, data: bytes, addr: Addr) -> None:
+        try:
+            request = parse_request(data)
+        except SipSyntaxError as exc:
+            if exc.partial.method == "ACK":
+                self.stats["dropped"] += 1                   # an ACK is never answered
+            elif not self._answered_before(exc.partial, addr):
+                self._answer(exc.partial, 400, addr, str(exc), level=logging.DEBUG)
+            return
+        if request is None or request.method == "ACK":
+            self.stats["dropped"] += 1
+            log.debug("SIP NOTIFY: %d bytes from %s that are no SIP request: ignored",
+                      len(data), addr[0])
+            return
+        if self._answered_before(request, addr):
+            return
+        key = request.transaction
+        if request.method != "NOTIFY":
+            self._answer(request, 405, addr, f"{request.method} is not taken here; only NOTIFY",
+                         {"Allow": "NOTIFY"}, level=logging.DEBUG)
+            return
+        event = request.get("event")
+        if event is None:
+            self._answer(request, 400, addr, f"no Event header (expected Event: {EVENT})")
+            return
+        package = event.split(";", 1)[0].strip()
+        if package.upper() != EVENT:
+            self._answer(request, 489, addr, f"event {package!r} is not taken here; only {EVENT}",
+                         {"Allow-Events": EVENT})
+            return
+        settings = self.app.settings
+        servers: frozenset[str] | None = frozenset()
+        if settings.get("sip.trust_ctrl", False):
+            hosts = sip_server_hosts(settings)
+            servers = self.servers.cached(hosts)
+            if servers is None:
+                self._decide_later(request, addr, hosts, key)
+                return
+        self._decide(request, addr, servers)
+
+    def _answered_before(self, request: SipRequest, addr: Addr) -> bool:
+        """A retransmission: answer it as the first time (or not yet, while that is pending)."""
+        key = request.transaction
+        known = self._known(key) if key is not None else None
+        if known is None:
+            return False
+        self.stats["retransmission"] += 1
+        if not isinstance(known, _Waiting):
+            self._send(known, addr)
+        return True
+
+    def _decide_later(self, request: SipRequest, addr: Addr, hosts: tuple[str, ...],
+                      key: tuple[str, ...] | None) -> None:
+        if len(self._waiting) >= MAX_WAITING:
+            self.stats["dropped"] += 1              # the sender retransmits; we catch up
+            return
+        if key is not None:
+            self._remember(key, WAITING)
+
+        async def later() -> None:
+            try:
+                self._decide(request, addr, await self.servers.resolve(hosts))
+            except Exception:
+                log.exception("SIP NOTIFY from %s could not be handled", addr[0])
+            finally:
+                if key is not None and isinstance(self._known(key), _Waiting):
+                    self._answers.pop(key, None)
+
+        task = asyncio.create_task(later(), name="sip-notify-trust")
+        self._waiting.add(task)
+        task.add_done_callback(self._waiting.discard)
+
+    def _decide(self, request: SipRequest, addr: Addr, servers: Iterable[str]) -> None:
+        """An ACTION-URI request from ``addr``: who may (``core.trust``), then the keys."""
+        settings = self.app.settings
+        peer = str(addr[0])
+        verdict = sip_remote_control(settings, peer, frozenset(servers))
+        if verdict is Verdict.DISABLED:
+            self._answer(request, 403, addr,
+                         "Action URI is disabled (features.action_uri.enable = 0)")
+            return
+        if verdict is Verdict.UNTRUSTED:
+            self._answer(request, 403, addr, f"{FORBIDDEN}: not a SIP server of this phone "
+                         "(sip.trust_ctrl = 1)")
+            return
+        source = source_id(peer)
+        assert source is not None
+        if verdict is Verdict.DENIED:
+            self._answer(request, 403, addr, FORBIDDEN)
+            return
+        if verdict is Verdict.ASK:
+            ask_user(self.app, source, via="SIP NOTIFY")
+            self._answer(request, 403, addr, FORBIDDEN)
+            return
+        ctype = (request.get("content-type") or "").split(";", 1)[0].strip().lower()
+        if ctype not in CONTENT_TYPES:
+            self._answer(request, 415, addr, f"expected Content-Type: message/sipfrag, got "
+                         f"{ctype or 'none'}", {"Accept": CONTENT_TYPES[0]})
+            return
+        try:
+            text = request.body.decode("utf-8")
+        except UnicodeDecodeError:
+            self._answer(request, 400, addr, "the body is not UTF-8 text")
+            return
+        # key=VALUE, as a query would carry it; lines of their own count as '&'.
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        try:
+            inputs = request_inputs(self.app, parse_query("&".join(lines)))
+        except ActionUriError as exc:
+            self._answer(request, 400, addr, f"Bad request: {exc}")
+            return
+        perform(self.app, inputs, via=f"SIP NOTIFY from {source}")
+        self._answer(request, 200, addr)
+
+    # -------------------------------------------------------------- answers
+
+    def _answer(self, request: SipRequest, status: int, addr: Addr, why: str | None = None,
+                extra: dict[str, str] | None = None, *, level: int = logging.INFO) -> None:
+        host = source_id(str(addr[0])) or str(addr[0])
+        data = response(request, status, (host, int(addr[1])), tag=new_tag(), extra=extra,
+                        warning=why, server=SERVER)
+        log.log(level, "SIP %s from %s: %d%s", request.method, host, status,
+                f" ({why})" if why else "")
+        self.stats[str(status)] += 1
+        key = request.transaction
+        if key is not None:
+            self._remember(key, data)
+        self._send(data, addr)
+
+    def _send(self, data: bytes, addr: Addr) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.sendto(data, addr)
+
+    def _known(self, key: tuple[str, ...]) -> bytes | _Waiting | None:
+        entry = self._answers.get(key)
+        if entry is None or entry[0] <= self.clock():
+            return None
+        return entry[1]
+
+    def _remember(self, key: tuple[str, ...], answer: bytes | _Waiting) -> None:
+        now = self.clock()
+        while self._answers:                                 # the oldest first: drop the expired
+            first = next(iter(self._answers.values()))
+            if first[0] > now:
+                break
+            self._answers.popitem(last=False)
+        self._answers.pop(key, None)
+        self._answers[key] = (now + ANSWER_TTL, answer)
+        while len(self._answers) > MAX_ANSWERS:
+            self._answers.popitem(last=False)
+
+
+async def _bound_socket(bind: str, port: int) -> socket.socket:
+    """A UDP socket on ``bind``: "" = every interface, IPv6 and IPv4 when the host has IPv6."""
+    if not bind:
+        try:
+            sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        except OSError:
+            sock = None
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+                sock.bind(("::", port))
+                sock.setblocking(False)
+                return sock
+            except OSError:
+                sock.close()
+        bind = "0.0.0.0"
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(bind, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE)
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.bind(address)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
