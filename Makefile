@@ -9,10 +9,10 @@ STAMP := $(VENV)/.installed
 
 # Debian packages the build and the tests need.
 BUILD_DEBS := python3 python3-venv
-TEST_DEBS := openssl baresip-core kamailio sip-tester chromium systemd iproute2
+TEST_DEBS := openssl baresip-core kamailio sip-tester chromium systemd iproute2 alsa-utils libasound2-dev
 # python-evdev has no wheels for most platforms (none for ARM): pip builds it from
-# source against the kernel's input headers.
-NATIVE_DEBS := gcc libc6-dev linux-libc-dev python3-dev
+# source against the kernel's input headers; pyalsaaudio (sound) against ALSA's.
+NATIVE_DEBS := gcc libc6-dev linux-libc-dev python3-dev libasound2-dev
 
 .PHONY: venv sim test bench debs-build debs-native debs-test clean
 

@@ -30,6 +30,7 @@ from .net.action_url import ActionUrlSender
 from .net.http_server import HttpServer
 from .net.web import PhoneWeb
 from .net.provisioning import Provisioner, load_layers
+from .net.sip_notify import SipNotifyListener
 from .runtime import Adapters, Runtime
 
 log = logging.getLogger("deskphone.app")
@@ -50,13 +51,15 @@ class PhoneApp:
 
     def __init__(self, board: Board, config_dir: str | Path, state_dir: str | Path, *,
                  bind: str | None = None, http_port: int | None = None,
-                 https_port: int | None = None) -> None:
+                 https_port: int | None = None, sip_notify_port: int | None = None) -> None:
         self.board = board
         self.config_dir = Path(config_dir)
         self.state_dir = Path(state_dir)
         self.bind = board.default_bind if bind is None else bind
         self.http_port = http_port
         self.https_port = https_port     # None: static.network.port.https; 0: any free port
+        self.sip_notify_port = sip_notify_port  # None: deskphone.sip_notify_port; 0: any free port
+        self.sip_notify: SipNotifyListener | None = None   # Action URI over SIP NOTIFY (UDP)
         self.mac = board.mac or read_mac() or "000000000000"
         self.store = StateStore(self.state_dir)
         self.settings: Settings = Settings.defaults()
@@ -151,7 +154,9 @@ class PhoneApp:
 
         self.board_parts: list[Any] = []
         factory = None
-        if "gpio" in (hw.hook_driver, hw.leds_driver) or (
+        from .sound.config import parse_sound
+        sound = parse_sound(self.board.sound, self.board.simulated)
+        if "gpio" in (hw.hook_driver, hw.leds_driver) or sound.bell_pin is not None or (
                 hw.display is not None and hw.display.interface == "spi"):
             from .hw.gpio import make_pin_factory
             factory = make_pin_factory(self.board.pin_factory, str(self.state_dir))
@@ -197,6 +202,11 @@ class PhoneApp:
         else:
             self.leds = SimLeds()
 
+        # The phone's own sounds on the board's devices (or their twin without any).
+        from .sound.output import make_sound
+        self.sound = make_sound(sound, pin_factory=factory)
+        self.board_parts.append(self.sound)
+
     def _start_board(self) -> None:
         for part in self.board_parts:
             start = getattr(part, "start", None)
@@ -227,6 +237,7 @@ class PhoneApp:
             timeout=lambda: float(self.settings["deskphone.action_url.timeout"]),  # type: ignore[arg-type]
             verify_tls=lambda: bool(self.settings["security.trust_certificates"]),
             ca_file=lambda: str(self.settings["deskphone.action_url.ca_file"]) or None,
+            max_in_flight=lambda: int(self.settings["deskphone.action_url.max_in_flight"]),  # type: ignore[arg-type]
         )
         self.provisioner = Provisioner(self)
         self.runtime = Runtime(self.phone, Adapters(
@@ -237,6 +248,7 @@ class PhoneApp:
         self._make_board()
         self.runtime.adapters.display = self.display
         self.runtime.adapters.leds = self.leds
+        self.runtime.adapters.sound = self.sound
         port = self.http_port if self.http_port == 0 else self.settings["static.network.port.http"]
         self.http = HttpServer(self.bind, int(port), lambda: self.status,  # type: ignore[arg-type]
                                plain=bool(self.settings["static.wui.http_enable"]))
@@ -256,6 +268,10 @@ class PhoneApp:
         self._task = asyncio.create_task(self.runtime.run(), name="deskphone-runtime")
         self.runtime.post(ins.Start())
         self._start_board()
+        notify_port = self.settings["deskphone.sip_notify_port"] if self.sip_notify_port is None \
+            else self.sip_notify_port
+        self.sip_notify = SipNotifyListener(self, self.bind, int(notify_port))  # type: ignore[arg-type]
+        await self.sip_notify.start()         # a port that is taken costs a log line, not the start
         self.started_at = time.monotonic()
         if not fixed_ip:
             self.netwatch = NetWatcher(lambda new: self.runtime.post(ins.IpChanged(new)),
@@ -288,7 +304,8 @@ class PhoneApp:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
-        for name, part in (("console", self.console), ("IP watch", self.netwatch)):
+        for name, part in (("console", self.console), ("IP watch", self.netwatch),
+                           ("SIP NOTIFY", self.sip_notify)):
             if part is not None:
                 try:
                     await asyncio.wait_for(part.stop(), 0.2)

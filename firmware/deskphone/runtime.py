@@ -51,6 +51,7 @@ class Adapters:
     on_restart: Callable[[bool], None] = lambda reset: None
     provision: Callable[[], Awaitable[ins.AutoProvisionDone]] | None = None
     listeners: list[Callable[[fx.Effect], None]] = field(default_factory=list)
+    sound: Any = None        # sound.output.AlsaSound / SimSound: tones, volume, mic, bell
 
 
 class Runtime:
@@ -64,6 +65,9 @@ class Runtime:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.handled = 0
+        # The screen to draw once the current input's other effects are under way
+        # (see _show); None when nothing waits.
+        self._screen: Any = None
 
     # ------------------------------------------------------------- inputs
 
@@ -98,6 +102,7 @@ class Runtime:
             log.exception("the phone could not handle %r", inp)
             return
         self.handled += 1
+        drawing = self._screen is not None
         for effect in effects:
             try:
                 self._dispatch(effect)
@@ -105,6 +110,11 @@ class Runtime:
                 log.exception("effect %r failed", effect)
             for listener in self.adapters.listeners:
                 listener(effect)
+        if self._screen is not None and not drawing:
+            if self._loop is None:
+                self._draw()
+            else:
+                self._loop.call_soon(self._draw)
 
     # ------------------------------------------------------------ effects
 
@@ -115,7 +125,11 @@ class Runtime:
                 log.info("event %s", BY_ID[e.event].name)
                 a.events.submit(e.event, e.variables)
             case fx.Render():
-                a.display.show(e.screen)  # type: ignore[arg-type]
+                # Drawn after this input's effects, in the next turn of the loop: an
+                # Action URL's GET is written before the frame is rendered (about
+                # 0.3 ms of Pillow), and of several screens in a row only the last
+                # is drawn.
+                self._screen = e.screen
             case fx.SetLed():
                 a.leds.set(e.led, e.pattern)
             case fx.StartTimer():
@@ -134,10 +148,22 @@ class Runtime:
                 a.on_restart(e.reset)
             case fx.StartAutoProvision():
                 self._spawn(self._provision())
+            case _ if isinstance(e, fx.SOUND_EFFECTS):
+                if a.sound is not None:
+                    a.sound.execute(e)
             case _ if isinstance(e, fx.ENGINE_COMMANDS):
                 a.engine.execute(e)
             case _:
                 log.warning("no adapter for %r", e)
+
+    def _draw(self) -> None:
+        screen, self._screen = self._screen, None
+        if screen is None:
+            return
+        try:
+            self.adapters.display.show(screen)
+        except Exception:
+            log.exception("drawing %r failed", screen)
 
     def _fire(self, name: str) -> None:
         self._timers.pop(name, None)

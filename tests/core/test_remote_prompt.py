@@ -95,5 +95,6 @@ def test_a_remote_ok_never_answers_the_prompt():
         out = phone.handle(ins.KeyPress(key, remote=True), 0.0)
         assert not [e for e in out if isinstance(e, fx.Persist)], key
         assert phone.screen.kind == "prompt", key
+        assert phone.menu is None, key               # nothing opened behind the prompt
     out = phone.handle(ins.KeyPress("OK"), 0.0)      # the person at the phone
     assert fx.Persist("deskphone.trust.10.0.0.9", "allow") in out

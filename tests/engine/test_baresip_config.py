@@ -78,7 +78,7 @@ def test_sound_defaults_per_board_and_bare_alsa_names():
     assert pi["alert"] == pi["player"]
     assert pi["source"] == "alsa,plughw:1,0"
     with pytest.raises(BaresipConfigError):
-        sound_devices({"speaker": "x"}, simulated=False)
+        sound_devices({"loudspeaker": "x"}, simulated=False)
     with pytest.raises(BaresipConfigError):
         sound_devices({"srate": "fast"}, simulated=False)
 

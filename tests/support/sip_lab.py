@@ -414,10 +414,11 @@ def phone_overrides(lab: SipLab, user: str, *, password: str = "secret", extra: 
 
 
 async def start_sip_phone(tmp: Path, receiver_base: str, lab: SipLab, user: str, *,
-                          password: str = "secret", extra: str = "") -> PhoneApp:
+                          password: str = "secret", extra: str = "",
+                          board_extra: str = "") -> PhoneApp:
     tmp.mkdir(parents=True, exist_ok=True)
     board_file = tmp / "board.toml"
-    board_file.write_text(BOARD)
+    board_file.write_text(BOARD + board_extra)
     write_config(tmp / "config", receiver_base)
     (tmp / "config" / MAC_FILE).write_text(phone_overrides(lab, user, password=password,
                                                            extra=extra))

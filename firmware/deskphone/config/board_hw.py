@@ -308,7 +308,7 @@ def check_hardware(path: str, data: dict[str, Any], kind: str, line_keys: int) -
     hw = Hardware(**parts)
     _pins_shared(path, hw)
     _console(path, dict(data.get("console", {})))
-    _sound(path, dict(data.get("sound", {})))
+    _sound(path, dict(data.get("sound", {})), kind)
     return hw
 
 
@@ -330,9 +330,15 @@ def _console(path: str, raw: dict[str, Any]) -> None:
         raise BoardError(exc.message, file=exc.file, key=exc.key) from None
 
 
-def _sound(path: str, raw: dict[str, Any]) -> None:
-    # Owned by the telephony engine; here only the shape: plain values, no tables.
+def _sound(path: str, raw: dict[str, Any], kind: str = "pi") -> None:
+    # Owned by sound/config.py (which the engine reads too); here the shape, then its check.
     for key, value in raw.items():
         if not isinstance(value, (str, int, float, bool)):
             raise BoardError("must be a plain value (text, number, true/false)", file=path,
                              key=f"sound.{key}")
+    from ..errors import ConfigError
+    from ..sound.config import parse_sound
+    try:
+        parse_sound(raw, kind == "sim")
+    except ConfigError as exc:
+        raise BoardError(exc.message, file=path, key=exc.key) from None

@@ -26,6 +26,8 @@ from typing import Callable, Literal
 from ..core.events import BY_CFG_KEY, CFG_PREFIX as ACTION_URL_PREFIX
 from ..core.accounts import MAX_ACCOUNTS, TRANSPORTS  # noqa: F401 (re-exported)
 from ..core.trust import TRUST_PREFIX, trust_key  # noqa: F401 (re-exported; one definition)
+from ..core.phone import DEFAULT_VOLUME, VOLUME_CONTEXTS, VOLUME_STEPS
+from ..core.tones import OVERRIDE_KEYS as TONE_KEYS, check_tone
 from ..errors import ConfigError
 
 Kind = Literal["bool", "int", "str", "url", "iplist", "enum", "secret"]
@@ -251,7 +253,12 @@ _SPECS: list[KeySpec] = [
     _int("forward.no_answer.timeout", 2, 1, 20),  # rings; Yealink counts 6 s a ring
     _bool("call_waiting.enable", True),
     _int("phone_setting.inter_digit_time", 4, 1, 14),  # seconds
+    # what the user hears (core/tones.py, sound/)
     _str("voice.tone.country"),
+    *(KeySpec(key, "str", "", max_len=STR_MAX_LEN, check=check_tone) for key in TONE_KEYS.values()),
+    _bool("features.key_tone", True),
+    _int("features.busy_tone_delay", 3, 0, 10),  # seconds of busy tone after a call ends
+    *(_int(f"deskphone.volume.{c}", DEFAULT_VOLUME, 0, VOLUME_STEPS) for c in VOLUME_CONTEXTS),
     # remote control (Action URI) and who may use it
     _bool("features.action_uri.enable", True),
     _bool("features.show_action_uri_option", True),
@@ -277,6 +284,7 @@ _SPECS: list[KeySpec] = [
     _enum("deskphone.engine", "sim", ("sim", "baresip")),
     _str("deskphone.action_url.ca_file", max_len=4096),
     _int("deskphone.action_url.timeout", 5, 1, 60),  # seconds
+    _int("deskphone.action_url.max_in_flight", 8, 1, 64),  # requests per host at once
     _bool("deskphone.action_uri_require_auth", False),
     _port("deskphone.sip_notify_port", 5070),
     _int("deskphone.hook.debounce_ms", 30, 0, 1000),

@@ -131,13 +131,65 @@ class EngineRegister:
     enabled: bool
 
 
+@dataclass(frozen=True)
+class EngineRoute:
+    """Call audio goes to this sound device from now on (also for calls still to come)."""
+    route: str              # handset | speaker | headset
+
+
 ENGINE_COMMANDS = (
     EngineDial, EngineAnswer, EngineHangup, EngineHold, EngineMute, EngineDtmf,
-    EngineTransfer, EngineAttendedTransfer, EngineForward, EngineRegister,
+    EngineTransfer, EngineAttendedTransfer, EngineForward, EngineRegister, EngineRoute,
 )
+
+
+# --- the phone's own sounds (sound/ plays them) ------------------------------
+
+@dataclass(frozen=True)
+class PlayTone:
+    """Play ``cadence`` (core.tones) on the device of ``route``.
+
+    ``overlay`` False: it becomes the route's tone, replacing the one before, and
+    repeats until StopTone (its ``!`` elements only the first time). ``overlay``
+    True: a one-shot (key tone, confirmation) played once over whatever plays.
+    """
+    route: str              # handset | speaker | headset
+    tone: str               # its name in the plan (dial, key, ring, ...): for logs and tests
+    cadence: tuple          # tuple[core.tones.Element, ...]
+    overlay: bool = False
+
+
+@dataclass(frozen=True)
+class StopTone:
+    """The route's (non-overlay) tone stops now."""
+    route: str
+
+
+@dataclass(frozen=True)
+class SetVolume:
+    """The level, 0..15, of everything the device of ``route`` plays from now on."""
+    route: str
+    level: int
+
+
+@dataclass(frozen=True)
+class SetMicMute:
+    """Switch the microphone of ``route``'s device off (``on`` True) or back on."""
+    route: str
+    on: bool
+
+
+@dataclass(frozen=True)
+class Bell:
+    """The board's bell or buzzer follows ``cadence`` (its frequencies: on); () silences it."""
+    cadence: tuple
+
+
+SOUND_EFFECTS = (PlayTone, StopTone, SetVolume, SetMicMute, Bell)
 
 Effect = (
     Emit | Render | SetLed | StartTimer | CancelTimer | Persist | StartAutoProvision | Restart
     | Status | EngineDial | EngineAnswer | EngineHangup | EngineHold | EngineMute | EngineDtmf
-    | EngineTransfer | EngineAttendedTransfer | EngineForward | EngineRegister
+    | EngineTransfer | EngineAttendedTransfer | EngineForward | EngineRegister | EngineRoute
+    | PlayTone | StopTone | SetVolume | SetMicMute | Bell
 )

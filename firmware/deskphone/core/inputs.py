@@ -166,8 +166,12 @@ class CallIncoming:
 
 @dataclass(frozen=True)
 class CallRinging:
-    """The far end of an outgoing call is ringing (180/183)."""
+    """The far end of an outgoing call is ringing (180/183).
+
+    ``early_media``: the far end sends its own audio (183 with SDP): no local ringback.
+    """
     call_id: str
+    early_media: bool = False
 
 
 @dataclass(frozen=True)

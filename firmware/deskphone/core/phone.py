@@ -37,6 +37,7 @@ from . import inputs as ins
 from .accounts import MAX_ACCOUNTS, account, enabled_accounts
 from .keys import DIGITS, is_line_key
 from .screens import Screen, build_screen
+from .tones import key_tone, tone_plan
 from .trust import trust_key
 
 
@@ -66,6 +67,8 @@ class Call:
     consult_for: str | None = None   # ref of the call this consultation would transfer
     auto_transfer: bool = False      # ATrans=: complete as soon as the target rings
     transferring: bool = False       # handed to the engine, outcome pending
+    remote_ringing: bool = False     # outgoing: the far end said it rings (180/183)
+    early_media: bool = False        # outgoing: the far end plays its own ringback (183)
 
     def matches(self, call_id: str) -> bool:
         return call_id in (self.call_id, self.ref) and call_id != ""
@@ -92,6 +95,13 @@ FORWARD_EVENTS = {"always": "always_fwd", "busy": "busy_fwd", "no_answer": "no_a
 RING_SECONDS = 6                     # Yealink counts no-answer forward in rings of 6 s
 MESSAGE_SECONDS = 2.0
 VOLUME_STEPS = 15
+ROUTES = ("handset", "speaker", "headset")
+# What the volume keys adjust, each kept as deskphone.volume.<context>: the ringer,
+# each route's call (and its tones), and the key tones heard from an idle phone.
+VOLUME_CONTEXTS = ("ring", "handset", "speaker", "headset", "tones")
+DEFAULT_VOLUME = 8
+# Close details (SIP status) that mean "no such number": the special information tone.
+UNAVAILABLE_CODES = ("404", "410", "484", "604")
 
 
 class Phone:
@@ -123,12 +133,22 @@ class Phone:
         self._leds: dict[str, str] = {}
         self._status = ""
         self._out: list[fx.Effect] = []
+        # The phone's own sounds: a progress tone after a call ended (tone, route), and
+        # what was last asked of the sound device(s), to send changes only.
+        self.progress: tuple[str, str] | None = None
+        self._tones: dict[str, str] = {}
+        self._levels: dict[str, int] = {}
+        self._mics: dict[str, bool] = {}
+        self._route: str | None = None
+        self._bell = False
 
     # ------------------------------------------------------------------ API
 
     def handle(self, inp: ins.Input, now: float) -> list[fx.Effect]:
         self.now = now
         self._out = []
+        if self.progress is not None and _ends_progress_tone(inp):
+            self._end_progress()
         handler = getattr(self, "_on_" + type(inp).__name__)
         handler(inp)
         if self.started:
@@ -175,7 +195,12 @@ class Phone:
         return self.settings.get(key, default)
 
     def _set_feature(self, key: str, value: object) -> None:
-        self.settings = {**self.settings, key: value}
+        # A config.Settings stays one (it keeps what is derived from it, such as the
+        # enabled accounts every screen needs); a plain mapping (tests) is copied.
+        try:
+            self.settings = self.settings.with_overrides({key: value})  # type: ignore[attr-defined]
+        except Exception:
+            self.settings = {**self.settings, key: value}
         self._out.append(fx.Persist(key, value))
 
     def _timer(self, name: str, delay: float) -> None:
@@ -239,6 +264,7 @@ class Phone:
         if status != self._status:
             self._status = status
             self._out.append(fx.Status(status))
+        self._sound()
 
     def _led_patterns(self) -> dict[str, str]:
         focused = self.focused
@@ -269,6 +295,122 @@ class Phone:
         else:
             self._timer("tick", 60.0 - (self.now % 60.0) + 0.01)
 
+    # ---------------------------------------------------------------- sound
+
+    def volume_level(self, context: str) -> int:
+        """The stored level (0..15) of a volume context (``VOLUME_CONTEXTS``)."""
+        return int(self._setting(f"deskphone.volume.{context}", DEFAULT_VOLUME))  # type: ignore[arg-type]
+
+    def wanted_tones(self) -> dict[str, str]:
+        """Which tone each route plays now, by name, from the state alone.
+
+        A ringing call rings on the loudspeaker, or, while a route is in use (a call,
+        dialing), sounds the call waiting tone there. Otherwise the route in use
+        plays the dial tone until the first digit, the ringback tone while the far
+        end rings without early media, and after a failed or remotely ended call
+        the busy / congestion / number unavailable tone for
+        ``features.busy_tone_delay`` seconds.
+        """
+        want: dict[str, str] = {}
+        if self.progress is not None:
+            tone, route = self.progress
+            want[route] = tone
+        if self._ringing() is not None:
+            in_use = self.audio is not None and (
+                self.dial is not None or any(c.state != "ringing" for c in self.calls))
+            if in_use:
+                want[self.audio] = "call_waiting"  # type: ignore[index]
+            else:
+                want["speaker"] = "ring"
+            return want
+        if self.audio is None or self.audio in want:
+            return want
+        call = self.focused
+        if self.dial is not None and not self.dial.digits:
+            want[self.audio] = "dial"
+        elif call is not None and call.direction == "out" and call.state == "ringback" \
+                and call.remote_ringing and not call.early_media and not call.held:
+            want[self.audio] = "ringback"
+        return want
+
+    def volume_context(self) -> str:
+        """What the volume keys adjust now: ringer, the route in use, or the key tones."""
+        if self.wanted_tones().get("speaker") == "ring":
+            return "ring"
+        if self.audio is not None:
+            return self.audio
+        if self.progress is not None:
+            return self.progress[1]
+        return "tones"
+
+    def _device_levels(self, tones: dict[str, str]) -> dict[str, int]:
+        # Each device plays at the level of what is on it: the loudspeaker rings at the
+        # ring volume, carries a handsfree call at the speaker volume, else key tones.
+        if tones.get("speaker") == "ring":
+            speaker = "ring"
+        elif self.audio == "speaker" or (self.progress and self.progress[1] == "speaker"):
+            speaker = "speaker"
+        else:
+            speaker = "tones"
+        return {"handset": self.volume_level("handset"), "speaker": self.volume_level(speaker),
+                "headset": self.volume_level("headset")}
+
+    def _sound(self) -> None:
+        """Sound effects derived from the state: route, tones, levels, microphones, bell."""
+        if self.audio is not None and self.audio != self._route:
+            self._route = self.audio
+            # First, so the engine opens the right device for an answer or dial of this step.
+            self._out.insert(0, fx.EngineRoute(self.audio))
+        tones = self.wanted_tones()
+        plan = None
+        for route in ROUTES:
+            tone = tones.get(route)
+            if tone == self._tones.get(route):
+                continue
+            if tone is None:
+                del self._tones[route]
+                self._out.append(fx.StopTone(route))
+            else:
+                plan = plan or tone_plan(self.settings)
+                self._tones[route] = tone
+                self._out.append(fx.PlayTone(route, tone, plan[tone]))
+        for route, level in self._device_levels(tones).items():
+            if self._levels.get(route) != level:
+                self._levels[route] = level
+                self._out.append(fx.SetVolume(route, level))
+        focused = self.focused
+        muted = self.audio if focused is not None and focused.muted else None
+        for route in ROUTES:
+            if self._mics.get(route) != (route == muted):
+                self._mics[route] = route == muted
+                self._out.append(fx.SetMicMute(route, route == muted))
+        bell = tones.get("speaker") == "ring"
+        if bell != self._bell:
+            self._bell = bell
+            self._out.append(fx.Bell(tone_plan(self.settings)["ring"] if bell else ()))
+
+    def _overlay(self, tone: str, cadence: tuple) -> None:
+        self._out.append(fx.PlayTone(self.audio or "speaker", tone, cadence, overlay=True))
+
+    def _key_tone(self, key: str) -> None:
+        if self._setting("features.key_tone", True) and key in DIGITS:
+            self._overlay("key", key_tone(key))
+
+    def _confirm(self) -> None:
+        """A feature was switched: the confirmation tone."""
+        self._overlay("confirm", tone_plan(self.settings)["confirm"])
+
+    def _start_progress(self, tone: str, route: str | None) -> None:
+        delay = int(self._setting("features.busy_tone_delay", 3))  # type: ignore[arg-type]
+        if route is None or delay <= 0:
+            return
+        self.progress = (tone, route)
+        self._timer("progress", float(delay))
+
+    def _end_progress(self) -> None:
+        self.progress = None
+        self._cancel_timer("progress")
+
     # ----------------------------------------------------------- life cycle
 
     def _on_Start(self, inp: ins.Start) -> None:
@@ -288,6 +430,8 @@ class Phone:
             self.message = ""
         elif name == "volume":
             self.show_volume = False
+        elif name == "progress":
+            self.progress = None
         elif name == "dial":
             if self.dial and self.dial.digits:
                 self._send_dial()
@@ -326,14 +470,11 @@ class Phone:
         if inp.source not in self.prompts and trust_key(inp.source) not in self.settings:
             self.prompts.append(inp.source)
 
-    def _answer_prompt(self, allow: bool) -> bool:
-        """OK / X on the "Allow Remote Control?" screen; False when that screen is not up."""
-        if not self.prompts or self.screen.kind != "prompt":
-            return False
+    def _answer_prompt(self, allow: bool) -> None:
+        """OK / X on the "Allow Remote Control?" screen."""
         source = self.prompts.pop(0)
         self._set_feature(trust_key(source), "allow" if allow else "deny")
         self._flash("Remote control allowed" if allow else "Remote control denied")
-        return True
 
     def _on_AutoProvisionDone(self, inp: ins.AutoProvisionDone) -> None:
         if inp.ok:
@@ -387,7 +528,11 @@ class Phone:
         key = inp.key
         if key in ("VOLUME_UP", "VOLUME_DOWN"):
             step = 1 if key == "VOLUME_UP" else -1
-            self.volume = max(0, min(VOLUME_STEPS, self.volume + step))
+            context = self.volume_context()
+            level = max(0, min(VOLUME_STEPS, self.volume_level(context) + step))
+            if level != self.volume_level(context):
+                self._set_feature(f"deskphone.volume.{context}", level)
+            self.volume = level
             self.show_volume = True
             self._timer("volume", MESSAGE_SECONDS)
             return
@@ -396,7 +541,10 @@ class Phone:
         if key.startswith("F") and key[1:].isdigit():
             label = self.screen.softkeys[int(key[1:]) - 1]
             return self._softkey(label, inp.remote)
-        if key in ("OK", "X") and not inp.remote and self._answer_prompt(key == "OK"):
+        if key in ("OK", "X") and self.prompts and self.screen.kind == "prompt":
+            # The prompt owns OK and X; only the person at the phone may answer it.
+            if not inp.remote:
+                self._answer_prompt(key == "OK")
             return
         if self.menu is not None and self._menu_key(key):
             return
@@ -534,6 +682,8 @@ class Phone:
 
     def _digit(self, key: str) -> None:
         call = self.focused
+        if self.dial is not None or not self.calls or (call is not None and call.state == "connected"):
+            self._key_tone(key)
         if self.dial is not None:
             if key == "#" and self.dial.digits:
                 return self._send_dial()
@@ -717,6 +867,7 @@ class Phone:
         if bool(self._setting("features.dnd.enable", False)) != inp.on:
             self._set_feature("features.dnd.enable", inp.on)
             self._emit("dnd_on" if inp.on else "dnd_off")
+            self._confirm()
 
     def _on_SetForward(self, inp: ins.SetForward) -> None:
         kind = inp.kind
@@ -732,11 +883,13 @@ class Phone:
         if changed:
             self._set_feature(f"forward.{kind}.enable", inp.on)
             self._emit(FORWARD_EVENTS[kind] + ("_on" if inp.on else "_off"))
+            self._confirm()
 
     def _on_SetCallWaiting(self, inp: ins.SetCallWaiting) -> None:
         if bool(self._setting("call_waiting.enable", True)) != inp.on:
             self._set_feature("call_waiting.enable", inp.on)
             self._emit("call_waiting_on" if inp.on else "call_waiting_off")
+            self._confirm()
 
     def _on_SetAccountEnabled(self, inp: ins.SetAccountEnabled) -> None:
         self._set_feature(f"account.{inp.account}.enable", inp.enabled)
@@ -749,6 +902,7 @@ class Phone:
             return
         self.engine_up = inp.up
         if inp.up:
+            self._route = None          # a new engine starts on its configured devices
             for acc in enabled_accounts(self.settings):
                 self._out.append(fx.EngineRegister(acc.index, True))
             return
@@ -790,6 +944,8 @@ class Phone:
         call = self._call(inp.call_id)
         if call is not None and call.direction == "out" and call.state in ("calling", "ringback"):
             call.state = "ringback"
+            call.remote_ringing = True
+            call.early_media = call.early_media or inp.early_media
             if call.auto_transfer:
                 self._complete_consult(call)
 
@@ -848,6 +1004,8 @@ class Phone:
         call = self._call(inp.call_id)
         if call is None:
             return      # we ended it ourselves already
+        route = self.audio
+        tone = _progress_tone(call, inp)
         if call.state == "ringing":
             self.missed += 1
             self._emit("missed_call", call)
@@ -865,6 +1023,8 @@ class Phone:
             self._flash(inp.detail or "Call failed")
         consult_for = call.consult_for
         self._remove(call)
+        if tone is not None and not self.calls:
+            self._start_progress(tone, route)
         held = next((c for c in self.calls if c.ref == consult_for), None)
         if held is not None and not held.transferring:
             self.focus = held.ref
@@ -892,6 +1052,31 @@ class Phone:
         else:
             self._emit("transfer_failed", call)
             self._flash("Transfer failed")
+
+
+def _progress_tone(call: Call, closed: ins.CallClosed) -> str | None:
+    """The tone after ``call`` closed as ``closed`` says, or None."""
+    if call.state == "connected":
+        return "busy" if closed.reason == "normal" else None      # the far end hung up
+    if call.direction != "out":
+        return None
+    code = closed.detail[:3]
+    if closed.reason == "busy":
+        return "busy"
+    if closed.reason == "declined":
+        if code in UNAVAILABLE_CODES:
+            return "unavailable"
+        return "congestion" if code.startswith("5") else "busy"
+    if closed.reason == "error":
+        return "unavailable" if code in UNAVAILABLE_CODES else "congestion"
+    return None
+
+
+def _ends_progress_tone(inp: ins.Input) -> bool:
+    """The person at the phone does something (not the volume keys): the busy tone stops."""
+    if isinstance(inp, ins.KeyPress):
+        return inp.key not in ("VOLUME_UP", "VOLUME_DOWN")
+    return isinstance(inp, (ins.HookChanged, ins.Dial, ins.Answer, ins.CallIncoming))
 
 
 def _user_part(uri: str) -> str:

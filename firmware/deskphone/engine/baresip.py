@@ -56,6 +56,7 @@ from .baresip_config import (BaresipConfig, BaresipConfigError, account_line, ac
 from .baresip_process import BaresipProcess
 from .baresip_version import Capabilities, capabilities, detect_version
 from .ctrl_tcp import CommandTimeout, ConnectionLost, CtrlTcpClient, CtrlTcpError, Response
+from ..sound.config import ROUTES, parse_sound
 from .port import EngineCommand, Post
 
 log = logging.getLogger("deskphone.engine.baresip")
@@ -189,6 +190,7 @@ class BaresipEngine:
         self._stopping = False
         self._last_activity = 0.0
         self._problems: dict[int, str] = {}
+        self._devices: tuple[str, str] | None = None   # (auplay, ausrc) baresip uses now
 
     # ---------------------------------------------------------------- port
 
@@ -290,8 +292,10 @@ class BaresipEngine:
             net_interface=bind or None, player=str(sound["player"]), source=str(sound["source"]),
             alert=str(sound["alert"]), srate=sound.get("srate"),  # type: ignore[arg-type]
             channels=sound.get("channels"),  # type: ignore[arg-type]
-            rtp_ports=(min(rtp), max(rtp)))
+            rtp_ports=(min(rtp), max(rtp)), sounds_dir=str(self.runtime_dir / "sounds"))
         write_config_dir(self.runtime_dir, config, lines)
+        (self.runtime_dir / "sounds").mkdir(exist_ok=True)
+        self._devices = (config.player, config.source)
         self.uas = {line.index: line.aor for line in lines}
         self._ua_lines = {line.index: line.line for line in lines}
         self._problems = problems
@@ -604,6 +608,31 @@ class BaresipEngine:
         await self._on_call(call, "mute")
         await self._reconcile_holds()
 
+    async def _do_EngineRoute(self, cmd: fx.EngineRoute) -> None:
+        """Move call audio (and the device for calls to come) to the route's sound device.
+
+        baresip 1.0.0's ``auplay`` / ``ausrc`` commands swap the player / source of
+        every call of the current user agent at once (closing the old ALSA device,
+        opening the new one) and make it the default for new calls.
+        """
+        if not any(route in self.sound for route in ROUTES):
+            return              # no route devices on this board: nothing to switch
+        device = parse_sound(self.sound, self.simulated).device(cmd.route)
+        if device is None:
+            return
+        wanted = (f"alsa,{device.playback}", f"alsa,{device.capture}")
+        if wanted == self._devices:
+            return
+        self._devices = wanted
+        aors = sorted({call.aor for call in self.calls.values()}) or [None]
+        for aor in aors:
+            select = [("uafind", aor)] if aor is not None else []
+            results = await self._run(*select, ("auplay", wanted[0]), ("ausrc", wanted[1]))
+            for result in results[-2:]:
+                text = _first_line(result.data)
+                if not result.ok or text.startswith(("no such", "failed", "Format")):
+                    log.warning("baresip could not switch audio to %s: %s", cmd.route, text)
+
     async def _reconcile_holds(self) -> None:
         for call in list(self.calls.values()):
             if call.established and not (call.ended_by_us or call.transferring
@@ -677,7 +706,10 @@ class BaresipEngine:
         if call.direction == "out" and not call.established:
             self._send(ins.CallRinging(call.call_id))
 
-    _ev_CALL_PROGRESS = _ev_CALL_RINGING
+    def _ev_CALL_PROGRESS(self, call: BaresipCall, ev: dict[str, Any]) -> None:
+        # 183 with SDP: baresip plays the far end's early media; no local ringback.
+        if call.direction == "out" and not call.established:
+            self._send(ins.CallRinging(call.call_id, early_media=True))
 
     def _ev_CALL_ESTABLISHED(self, call: BaresipCall, ev: dict[str, Any]) -> None:
         call.established = True

@@ -24,6 +24,7 @@ from typing import Mapping
 
 from ..core.accounts import Account, enabled_accounts
 from ..errors import ConfigError
+from ..sound.config import KEYS as BOARD_SOUND_KEYS, ROUTES, parse_sound
 
 # Where Debian, Raspberry Pi OS and a source build put the modules; the first that exists wins.
 MODULE_DIRS = ("/usr/lib/baresip/modules", "/usr/lib/*/baresip/modules",
@@ -117,6 +118,9 @@ class BaresipConfig:
     channels: int | None = None
     rtp_ports: tuple[int, int] = (11780, 12780)   # Yealink's default range
     dns_server: str | None = None
+    # Where baresip looks for its ring/ringback/busy WAV files: an empty directory, so
+    # it plays none. The phone plays its own tones (sound/), with cadence and volume.
+    sounds_dir: str | None = None
 
     def render(self) -> str:
         lines = [
@@ -135,8 +139,13 @@ class BaresipConfig:
         ]
         if self.srate:
             lines.append(f"ausrc_srate\t\t{self.srate}")
+            lines.append(f"auplay_srate\t\t{self.srate}")
         if self.channels:
             lines.append(f"ausrc_channels\t\t{self.channels}")
+            lines.append(f"auplay_channels\t\t{self.channels}")
+        if self.sounds_dir:
+            lines.append(f"audio_path\t\t{self.sounds_dir}")
+            lines.append("ringback_disabled\tyes")
         lines += [
             f"rtp_ports\t\t{self.rtp_ports[0]}-{self.rtp_ports[1]}",
             "call_max_calls\t\t4",
@@ -161,10 +170,22 @@ def sound_devices(sound: Mapping[str, object], simulated: bool) -> dict[str, obj
     (``alsa,plughw:CARD=Device``) or a bare ALSA device name (``plughw:1,0`` is
     taken as ``alsa,plughw:1,0``).
     """
-    unknown = set(sound) - set(SOUND_KEYS) - BUS_KEYS
+    unknown = set(sound) - set(BOARD_SOUND_KEYS)
     if unknown:
         raise BaresipConfigError(f"unknown key(s) in [sound]: {', '.join(sorted(unknown))}",
                                  key="sound")
+    if any(route in sound for route in ROUTES):
+        # The phone's own sound devices (sound/config.py): call audio starts on the
+        # handset, the alert device is the loudspeaker; calls move with the route.
+        try:
+            board = parse_sound(sound, simulated)
+        except ConfigError as exc:
+            raise BaresipConfigError(exc.message, key=exc.key) from None
+        handset, speaker = board.device("handset"), board.device("speaker")
+        assert handset is not None and speaker is not None
+        return {"player": f"alsa,{handset.playback}", "source": f"alsa,{handset.capture}",
+                "alert": f"alsa,{speaker.playback}", "srate": board.srate,
+                "channels": board.channels}
     out: dict[str, object] = dict(SIM_SOUND if simulated else PI_SOUND)
     for key in ("player", "source", "alert"):
         value = sound.get(key)

@@ -10,7 +10,7 @@ from ..core import inputs as ins
 EngineCommand = (
     fx.EngineDial | fx.EngineAnswer | fx.EngineHangup | fx.EngineHold | fx.EngineMute
     | fx.EngineDtmf | fx.EngineTransfer | fx.EngineAttendedTransfer | fx.EngineForward
-    | fx.EngineRegister
+    | fx.EngineRegister | fx.EngineRoute
 )
 Post = Callable[[ins.Input], None]
 
