@@ -14,7 +14,7 @@ TEST_DEBS := openssl baresip-core kamailio sip-tester chromium systemd iproute2 
 # source against the kernel's input headers; pyalsaaudio (sound) against ALSA's.
 NATIVE_DEBS := gcc libc6-dev linux-libc-dev python3-dev libasound2-dev
 
-.PHONY: venv sim test bench debs-build debs-native debs-test clean
+.PHONY: venv sim test bench fuzz debs-build debs-native debs-test clean
 
 define ensure_debs
 	@missing=""; for p in $(1); do \
@@ -57,9 +57,16 @@ sim: venv
 test: venv debs-test
 	$(BIN)/pytest
 
-# Benchmarks (tests/bench/bench_*.py): figures to read, not timed tests.
+# Benchmarks (tests/bench/bench_*.py): figures to read, not timed tests (about 4 minutes).
 bench: venv
 	@for f in tests/bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# Long fuzzing of the network parsers (tests/fuzz/fuzz_parsers.py), FUZZ_SECONDS per target.
+# atheris (coverage-guided) where it has a wheel, else Hypothesis for the same time.
+FUZZ_SECONDS ?= 120
+fuzz: venv
+	-@$(BIN)/pip install --quiet -e '.[fuzz]' 2>/dev/null
+	$(BIN)/python tests/fuzz/fuzz_parsers.py --seconds $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(VENV) run .pytest_cache .hypothesis

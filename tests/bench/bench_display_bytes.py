@@ -56,14 +56,36 @@ def measure(driver: str) -> dict[str, tuple[int, int, float]]:
     dev.display_changed(idle_b)
     results["display_changed(), clock tick"] = (serial.command_bytes, serial.data_bytes, i2c_ms(serial))
     assert serial.panel.image().tobytes() == idle_b.tobytes()
+
+    ringing = render(Screen("ringing", "Desk", "09:42", ("Incoming call", "Alice", "201"),
+                            ("Answer", "Fwd", "Silence", "Reject")))
+    serial.reset_counts()
+    dev.display_changed(ringing)
+    results["display_changed(), idle -> ringing"] = (serial.command_bytes, serial.data_bytes,
+                                                     i2c_ms(serial))
+    assert serial.panel.image().tobytes() == ringing.tobytes()
     return results
 
 
 def main() -> None:
-    print(f"{'driver':8} {'update':32} {'cmd B':>6} {'data B':>7} {'total':>6} {'I2C ms @400k':>13}")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from common import figure, header
+    header("Display bus bytes: changed pages against luma's full frame")
+    print(f"{'driver':8} {'update':34} {'cmd B':>6} {'data B':>7} {'total':>6} {'I2C ms @400k':>13}")
+    measured = {}
     for driver in ("ssd1306", "sh1106"):
-        for what, (cmd, data, ms) in measure(driver).items():
-            print(f"{driver:8} {what:32} {cmd:6d} {data:7d} {cmd + data:6d} {ms:13.2f}")
+        measured[driver] = measure(driver)
+        for what, (cmd, data, ms) in measured[driver].items():
+            print(f"{driver:8} {what:34} {cmd:6d} {data:7d} {cmd + data:6d} {ms:13.2f}")
+    for driver, results in measured.items():
+        full = sum(results["luma display(), full frame"][:2])
+        for what, label in (("display_changed(), one digit", "one typed digit"),
+                            ("display_changed(), clock tick", "one clock tick"),
+                            ("display_changed(), idle -> ringing", "a full screen change")):
+            cmd, data, ms = results[what]
+            figure(f"{driver} bus bytes for {label}", cmd + data, full, "B",
+                   note=f"{ms:.2f} ms at 400 kHz I2C; baseline = luma display(), whole frame "
+                        f"({results['luma display(), full frame'][1]} data bytes)")
     screen = dialing("0301234")
     n = 200
     started = time.perf_counter()

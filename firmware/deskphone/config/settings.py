@@ -23,11 +23,14 @@ HIDDEN = "********"
 class Settings(Mapping[str, object]):
     """Read-only view of every setting; an unknown key raises KeyError (catches typos)."""
 
-    __slots__ = ("_values", "_origins")
+    __slots__ = ("_values", "_origins", "derived")
 
     def __init__(self, values: Mapping[str, object], origins: Mapping[str, str]) -> None:
         self._values = MappingProxyType(dict(values))
         self._origins = MappingProxyType(dict(origins))
+        # What pure code derives from these values (core.accounts' enabled accounts, read
+        # on every input), kept with them: a Settings never changes, so neither does that.
+        self.derived: dict[str, object] = {}
 
     @classmethod
     def defaults(cls) -> Settings:

@@ -74,4 +74,16 @@ def account(settings: Mapping[str, object], n: int) -> Account:
 
 def enabled_accounts(settings: Mapping[str, object]) -> list[Account]:
     """Every account with ``account.N.enable = 1``, in number order."""
+    # An immutable config.Settings keeps what was derived from it (``derived``): the
+    # screen asks for the accounts on every input, a servlet flood included.
+    memo = getattr(settings, "derived", None)
+    if isinstance(memo, dict):
+        found = memo.get("enabled_accounts")
+        if found is None:
+            found = memo["enabled_accounts"] = tuple(_enabled_accounts(settings))
+        return list(found)  # type: ignore[arg-type]
+    return _enabled_accounts(settings)
+
+
+def _enabled_accounts(settings: Mapping[str, object]) -> list[Account]:
     return [a for n in range(1, MAX_ACCOUNTS + 1) if (a := account(settings, n)).enabled]

@@ -15,6 +15,7 @@ the same host, so it matches its IPv4 entry (and is remembered under it).
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 from dataclasses import dataclass
 from typing import Collection, Mapping
@@ -44,6 +45,13 @@ def parse_peer(peer: str | None) -> Address | None:
     """
     if not peer:
         return None
+    return _parse_peer(peer)
+
+
+# Every request asks about its peer (an untrusted flood too): the few addresses
+# a phone hears from are parsed once. Addresses are immutable; the cache is bounded.
+@functools.lru_cache(maxsize=1024)
+def _parse_peer(peer: str) -> Address | None:
     try:
         addr = ipaddress.ip_address(peer.split("%", 1)[0])
     except ValueError:
@@ -55,7 +63,12 @@ def parse_peer(peer: str | None) -> Address | None:
 
 def source_id(peer: str | None) -> str | None:
     """The name a source is remembered by (``deskphone.trust.<source>``), or None."""
-    addr = parse_peer(peer)
+    return _source_id(peer) if peer else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _source_id(peer: str) -> str | None:
+    addr = _parse_peer(peer)
     return None if addr is None else str(addr)
 
 
@@ -132,6 +145,12 @@ class TrustedSources:
         return False
 
 
+@functools.lru_cache(maxsize=16)
+def trusted_sources(spec: str) -> TrustedSources:
+    """``TrustedSources(spec)``, parsed once per list (it is read on every request)."""
+    return TrustedSources(spec)
+
+
 class Verdict(enum.Enum):
     DISABLED = "disabled"       # features.action_uri.enable = 0: 403
     UNTRUSTED = "untrusted"     # not on the list: 403, nothing happens
@@ -145,7 +164,7 @@ def remote_control(settings: Mapping[str, object], peer: str | None) -> Verdict:
     if not settings.get("features.action_uri.enable", True):
         return Verdict.DISABLED
     try:
-        trusted = TrustedSources(str(settings.get("features.action_uri_limit_ip", "")))
+        trusted = trusted_sources(str(settings.get("features.action_uri_limit_ip", "")))
     except TrustListError:
         return Verdict.UNTRUSTED    # the schema rejects bad lists; fail closed all the same
     source = source_id(peer)

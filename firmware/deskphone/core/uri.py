@@ -122,12 +122,12 @@ def _one(value: str, line_keys: int) -> ins.Input:
             if not target:
                 raise ActionUriError(f"{name} needs a forward target ({name}=1234)")
             timeout = None
-            if rings.strip():
-                if not (rings.strip().isdigit() and rings.strip().isascii()) \
-                        or not 1 <= int(rings) <= 20:
+            count = rings.strip()     # str.strip also takes \x1c-\x1f, which int() refuses
+            if count:
+                if not (count.isdigit() and count.isascii()) or not 1 <= int(count) <= 20:
                     raise ActionUriError(f"{name}: ring count must be 1..20 (x 6 s), "
                                          f"got {_show(rings)}")
-                timeout = int(rings)
+                timeout = int(count)
             return ins.SetForward(kind, True, _clean(target, "forward target"), timeout)
         if name_up == "NUMBER":
             raise ActionUriError("number= must be the only key of a request")

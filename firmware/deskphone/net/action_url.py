@@ -2,10 +2,21 @@
 
 A receiver that is down, slow or broken must never hold up the phone or the
 receivers of other events, so every (scheme, host, port) gets its own queue and
-worker: requests to one host keep event order, hosts run concurrently, a stuck
-host only fills its own bounded queue, and each failed event costs one log line.
-Settings are looked up per event (URL) or per request (timeout, TLS), so edits
-made on the web page apply to the next event without a restart.
+worker: hosts run concurrently, a stuck host only fills its own bounded queue,
+and each failed event costs one log line. Settings are looked up per event
+(URL) or per request (timeout, TLS, window), so edits made on the web page
+apply to the next event without a restart.
+
+Order and pipelining, per host: requests are *written* in event order, each
+only once the one before it is on the wire, and up to ``max_in_flight``
+(``deskphone.action_url.max_in_flight``, 8) wait for their answers at once,
+each on a connection of its own (HTTP/1.1 has no usable pipelining). A slow
+receiver therefore gets a burst in ``max_in_flight`` times less time than one
+request at a time would take (500 events at 200 ms each: 12.5 s instead of
+100 s). What is not promised: a receiver that handles requests concurrently
+may *finish* (or log) them in another order than they arrived. With
+``max_in_flight = 1`` each request starts only after the previous one was
+answered or failed: strict order end to end, at one round trip per event.
 """
 
 from __future__ import annotations
@@ -167,6 +178,16 @@ class _HostQueue:
     pending: deque[_Request] = field(default_factory=deque)
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     worker: asyncio.Task[None] | None = None
+    flights: set[asyncio.Task[None]] = field(default_factory=set)   # requests awaiting answers
+
+
+async def _on_headers_sent(session: aiohttp.ClientSession, context: object,
+                           params: object) -> None:
+    # Called just before aiohttp writes the request (with no await in between):
+    # once the waiting worker runs, the bytes are on the wire.
+    sent = getattr(context, "trace_request_ctx", None)
+    if isinstance(sent, asyncio.Future) and not sent.done():
+        sent.set_result(None)
 
 
 class ActionUrlSender:
@@ -179,6 +200,7 @@ class ActionUrlSender:
         timeout: Setting[float] = 5.0,
         verify_tls: Setting[bool] = True,
         ca_file: Setting[str | None] = None,
+        max_in_flight: Setting[int] = 8,
         max_pending_per_host: int = 1000,
         deliveries_kept: int = 200,
         worker_idle: float = 30.0,
@@ -187,6 +209,7 @@ class ActionUrlSender:
         self._timeout = timeout
         self._verify_tls = verify_tls
         self._ca_file = ca_file
+        self._max_in_flight = max_in_flight
         self._max_pending = max(1, max_pending_per_host)
         self._worker_idle = worker_idle
         self.deliveries: deque[Delivery] = deque(maxlen=deliveries_kept)
@@ -205,7 +228,10 @@ class ActionUrlSender:
         if self._session is not None:
             return
         self._closed = False
+        tracing = aiohttp.TraceConfig()
+        tracing.on_request_headers_sent.append(_on_headers_sent)
         self._session = aiohttp.ClientSession(
+            trace_configs=[tracing],
             headers={"User-Agent": USER_AGENT},
             cookie_jar=aiohttp.DummyCookieJar(),    # receivers must not make the phone keep state
             auto_decompress=False,                  # the body is discarded anyway
@@ -220,8 +246,9 @@ class ActionUrlSender:
         self._closed = True
         queues = list(self._hosts.values())
         self._hosts.clear()
-        dropped = sum(len(q.pending) for q in queues)
+        dropped = sum(len(q.pending) + len(q.flights) for q in queues)
         workers = [q.worker for q in queues if q.worker is not None]
+        workers += [f for q in queues for f in q.flights]
         for worker in workers:
             worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
@@ -287,14 +314,35 @@ class ActionUrlSender:
             queue.worker = asyncio.get_running_loop().create_task(
                 self._work(key, queue), name=f"action-url {scheme}://{host}:{port}")
 
+    def _window(self) -> int:
+        try:
+            return max(1, int(_now(self._max_in_flight)))
+        except (TypeError, ValueError):
+            return 1
+
     async def _work(self, key: tuple[str, str, int | None], queue: _HostQueue) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             while queue.pending:
+                window = self._window()
+                if window == 1 and not queue.flights:
+                    request = queue.pending.popleft()
+                    try:
+                        await self._deliver(request)
+                    finally:
+                        self._finished()
+                    continue
+                if len(queue.flights) >= window:
+                    await asyncio.wait(queue.flights, return_when=asyncio.FIRST_COMPLETED)
+                    continue
                 request = queue.pending.popleft()
-                try:
-                    await self._deliver(request)
-                finally:
-                    self._finished()
+                sent: asyncio.Future[None] = loop.create_future()
+                flight = loop.create_task(self._deliver(request, sent))
+                queue.flights.add(flight)
+                flight.add_done_callback(lambda t, q=queue: self._landed(q, t))
+                # The next request starts once this one is written (or has failed).
+                await asyncio.wait((sent, flight), return_when=asyncio.FIRST_COMPLETED)
+                sent.cancel()
             queue.wakeup.clear()
             try:
                 async with asyncio.timeout(self._worker_idle):
@@ -302,10 +350,15 @@ class ActionUrlSender:
             except TimeoutError:
                 # No await between this check and the removal: submit() cannot
                 # slip a request in that nobody would send.
-                if not queue.pending:
+                if not queue.pending and not queue.flights:
                     if self._hosts.get(key) is queue:
                         del self._hosts[key]
                     return
+
+    def _landed(self, queue: _HostQueue, flight: asyncio.Task[None]) -> None:
+        queue.flights.discard(flight)
+        if not self._closed:
+            self._finished()
 
     def _finished(self) -> None:
         self._unfinished = max(0, self._unfinished - 1)
@@ -314,7 +367,7 @@ class ActionUrlSender:
 
     # -- one request
 
-    async def _deliver(self, request: _Request) -> None:
+    async def _deliver(self, request: _Request, sent: asyncio.Future[None] | None = None) -> None:
         assert self._session is not None
         timeout = float(_now(self._timeout))
         at, started = time.time(), time.monotonic()
@@ -323,7 +376,8 @@ class ActionUrlSender:
         try:
             async with asyncio.timeout(timeout):
                 tls = await self._tls() if request.url.scheme == "https" else True
-                async with self._session.get(request.url, ssl=tls) as response:
+                async with self._session.get(request.url, ssl=tls,
+                                             trace_request_ctx=sent) as response:
                     status = response.status
                     await _discard_body(response)
             error = f"HTTP {status}" if status >= 400 else ""

@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Iterable
 
 from ..core import inputs as ins
 from ..core.uri import parse_request
+from .log_limit import LogLimiter, left_out
 
 if TYPE_CHECKING:
     from ..app import PhoneApp
 
 log = logging.getLogger("deskphone.remote")
+ACTIONS_LOGGED = LogLimiter()       # per door (via): a scripted flood is not a flood of lines
 
 Params = list[tuple[str, str]]      # decoded (name, value) pairs, names in lower case
 
@@ -38,8 +40,10 @@ def request_inputs(app: "PhoneApp", params: Params) -> list[ins.Input]:
 def perform(app: "PhoneApp", inputs: Iterable[ins.Input], via: str = "") -> None:
     """Hand a trusted request's inputs to the phone, in order."""
     inputs = list(inputs)
-    log.info("remote control%s: %s", f" ({via})" if via else "",
-             ", ".join(describe(i) for i in inputs))
+    skipped = ACTIONS_LOGGED.allow(via)
+    if skipped is not None:
+        log.info("remote control%s: %s%s", f" ({via})" if via else "",
+                 ", ".join(describe(i) for i in inputs), left_out(skipped))
     for inp in inputs:
         app.runtime.post(inp)
 

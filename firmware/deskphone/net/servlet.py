@@ -30,12 +30,14 @@ from ..core.accounts import enabled_accounts
 from ..core.trust import Verdict, remote_control, source_id
 from ..core.uri import ActionUriError
 from . import auth
+from .log_limit import LogLimiter, left_out
 from .remote import ask_user, perform, request_inputs
 
 if TYPE_CHECKING:
     from ..app import PhoneApp
 
 log = logging.getLogger("deskphone.servlet")
+REFUSALS_LOGGED = LogLimiter()      # per peer: a flood from one address is a few lines
 
 PATHS = ("/servlet", "/cgi-bin/ConfigManApp.com", "/cgi-bin/cgiServer.exx")
 SCREEN_PATHS = ("/screencapture", "/screencapture/download")
@@ -136,7 +138,10 @@ class Servlet:
         if verdict is Verdict.DISABLED:
             return _text(403, "Action URI is disabled (features.action_uri.enable = 0)")
         if verdict is Verdict.UNTRUSTED:
-            log.info("remote control from %s refused: not a trusted source", peer)
+            skipped = REFUSALS_LOGGED.allow(str(peer))
+            if skipped is not None:
+                log.info("remote control from %s refused: not a trusted source%s", peer,
+                         left_out(skipped))
             return _text(403, f"{FORBIDDEN}: this address is not a trusted source")
         source = source_id(peer)
         assert source is not None

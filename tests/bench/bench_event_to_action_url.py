@@ -1,0 +1,127 @@
+"""Event to Action URL: from an input entering the daemon to the GET arriving at a receiver.
+
+    make bench      (or: .venv/bin/python tests/bench/bench_event_to_action_url.py)
+
+The phone runs in this process on the simulated board (display, keypad, LEDs,
+sound, PBX) whose hook switch is gpiozero's real ``DigitalInputDevice`` on a
+``MockFactory`` pin; the receiver (and the
+HTTP client) run in another process (tests/bench/world.py). Two inputs:
+
+- a hook pin edge: the pin is driven from a thread of its own (as lgpio's alert
+  thread does on a Pi); the clock starts just before the edge;
+- an HTTP ``/servlet?key=OFFHOOK`` (then ``ONHOOK``) from the other process;
+  the clock starts just before the request is written.
+
+Each event waits until its GET arrived before the next one starts (latency,
+not throughput). Baseline: a bare aiohttp ``ClientSession.get`` from this
+process to the same receiver. Times are CLOCK_MONOTONIC stamps taken in the
+sending and in the receiving process. The hook debounce is 0 here: a
+configured ``deskphone.hook.debounce_ms`` (30 by default) adds exactly itself,
+by design.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+from common import QUIET, World, figure, header, percentile, run, write_phone
+
+N = 1000
+WARMUP = 50
+
+PI_BOARD = """\
+[board]
+name = "bench board"
+kind = "sim"
+mac = "00:15:65:00:00:07"
+pin_factory = "mock"
+line_keys = 2
+
+[hook]
+driver = "gpio"
+pin = 17
+"""
+
+
+async def baseline(world: World, n: int) -> list[float]:
+    out = []
+    async with aiohttp.ClientSession() as session:
+        for i in range(n):
+            t0 = time.monotonic_ns()
+            async with session.get(f"{world.base}/baseline?n={i}") as resp:
+                await resp.read()
+            hit = await world.next_hit()
+            out.append((hit["t"] - t0) / 1e6)
+    return out
+
+
+async def hook_edges(app, world: World, n: int) -> list[float]:
+    pin = app.hook.device.pin
+    loop = asyncio.get_running_loop()
+    out = []
+
+    def edge(high: bool) -> int:           # on the "gpio" thread, as lgpio's alert thread
+        t0 = time.monotonic_ns()
+        (pin.drive_high if high else pin.drive_low)()
+        return t0
+
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="gpio") as gpio:
+        for i in range(n):
+            t0 = await loop.run_in_executor(gpio, edge, i % 2 == 0)
+            hit = await world.next_hit()
+            out.append((hit["t"] - t0) / 1e6)
+    return out
+
+
+async def main() -> None:
+    header("Event to Action URL (p50 / p99 over %d events each)" % N)
+    from deskphone.app import PhoneApp
+    from deskphone.config.board import load_board
+
+    world = await World().start()
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        urls = {"off_hook": world.base + "/off_hook?mac=$mac&ip=$ip",
+                "on_hook": world.base + "/on_hook?mac=$mac&ip=$ip"}
+        write_phone(tmp, urls, QUIET + "features.action_uri_limit_ip = 127.0.0.1\n"
+                    "features.show_action_uri_option = 0\n")
+        (tmp / "board.toml").write_text(PI_BOARD)
+        app = PhoneApp(load_board(tmp / "board.toml"), tmp / "config", tmp / "state",
+                       bind="127.0.0.1", http_port=0, https_port=0, sip_notify_port=0)
+        await app.start()
+        try:
+            app.hook.device.pin.drive_low()            # on hook: the handset rests on the switch
+            await asyncio.sleep(0.2)
+            await world.ask("report", on=True)
+            await baseline(world, WARMUP)
+            await hook_edges(app, world, WARMUP)
+            base = await baseline(world, N)
+            gpio = await hook_edges(app, world, N)
+            await world.ask("report", on=False)
+            await world.ask("keys", port=app.http.port, values=["OFFHOOK", "ONHOOK"], n=WARMUP,
+                            timeout=10)
+            http = await world.ask("keys", port=app.http.port, values=["OFFHOOK", "ONHOOK"],
+                                   n=N, timeout=10)
+            assert http["statuses"] == {"200": N}, http["statuses"]
+        finally:
+            await app.stop()
+            await world.stop()
+
+    for q, name in ((0.5, "p50"), (0.99, "p99")):
+        b = percentile(base, q)
+        figure(f"hook pin edge -> Action URL {name}", percentile(gpio, q), b, "ms",
+               target="p99 < 5 ms and < 3x baseline" if name == "p99" else "")
+        figure(f"HTTP key=OFFHOOK -> Action URL {name}", percentile(http["latency_ms"], q), b,
+               "ms", target="p99 < 5 ms and < 3x baseline" if name == "p99" else "")
+    figure("bare aiohttp GET -> receiver p99 (the baseline itself)", percentile(base, 0.99),
+           None, "ms")
+
+
+if __name__ == "__main__":
+    run(main)
