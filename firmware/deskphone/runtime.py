@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Protocol
 
 from .core import effects as fx
 from .core import inputs as ins
 from .core.events import BY_ID
-from .core.phone import Phone, wall_clock
+from .core.phone import Phone
 from .core.screens import Screen
 from .engine.port import Engine
 
@@ -56,7 +57,7 @@ class Adapters:
 
 class Runtime:
     def __init__(self, phone: Phone, adapters: Adapters,
-                 clock: Callable[[], float] = wall_clock) -> None:
+                 clock: Callable[[], float] = time.time) -> None:
         self.phone = phone
         self.adapters = adapters
         self.clock = clock

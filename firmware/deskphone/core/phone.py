@@ -28,7 +28,6 @@ documented in the README):
 
 from __future__ import annotations
 
-import time as _time
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -1082,8 +1081,3 @@ def _ends_progress_tone(inp: ins.Input) -> bool:
 def _user_part(uri: str) -> str:
     rest = uri.split(":", 1)[1] if uri.startswith(("sip:", "sips:", "tel:")) else uri
     return rest.split("@", 1)[0].split(";", 1)[0]
-
-
-def wall_clock() -> float:
-    """What the runtime passes as ``now``; here so the core's users agree on the clock."""
-    return _time.time()
