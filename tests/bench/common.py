@@ -12,11 +12,8 @@ import asyncio
 import json
 import os
 import platform
-import re
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 import glob
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from ..config.yealink_cfg import atomic_write_text
 from ..core.accounts import Account, enabled_accounts
 from ..errors import ConfigError
 from ..sound.config import KEYS as BOARD_SOUND_KEYS, ROUTES, parse_sound
@@ -236,21 +236,6 @@ def write_config_dir(directory: Path, config: BaresipConfig, accounts: list[Acco
     """Write ``config`` and ``accounts`` atomically; ``accounts`` only ever exists as 0600."""
     directory.mkdir(parents=True, exist_ok=True)
     os.chmod(directory, 0o700)
-    _write_private(directory / "config", config.render())
-    _write_private(directory / "accounts", render_accounts(accounts))
-
-
-def _write_private(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mkstemp: 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    # mkstemp makes the temp file 0600, and the rename keeps that: passwords stay private.
+    atomic_write_text(directory / "config", config.render())
+    atomic_write_text(directory / "accounts", render_accounts(accounts))
