@@ -225,3 +225,21 @@ def test_a_render_only_when_the_screen_changes():
     assert len(h.of(fx.Render)) == 1
     h.send(ins.KeyPress("MUTE"))                     # idle: nothing changes on screen
     assert h.of(fx.Render) == []
+
+
+def test_settings_changed_elsewhere_announce_features_and_register_accounts():
+    h = Harness()
+    changed = {**h.phone.settings, "features.dnd.enable": True, "call_waiting.enable": False,
+               "account.2.enable": True, "account.2.user_name": "200",
+               "account.2.sip_server.1.address": "pbx.test"}
+    h.send(ins.SettingsChanged(changed))
+    assert h.events() == ["dnd_on", "call_waiting_off"]
+    assert h.of(fx.EngineRegister) == [fx.EngineRegister(2, True)]
+    # A new password on account 1 re-registers it; disabling account 2 unregisters it.
+    h.send(ins.SettingsChanged({**changed, "account.1.password": "new",
+                                "account.2.enable": False}))
+    assert h.events() == []
+    assert h.of(fx.EngineRegister) == [fx.EngineRegister(2, False), fx.EngineRegister(1, True)]
+    # The same settings again: nothing to announce, nothing to register.
+    h.send(ins.SettingsChanged(h.phone.settings))
+    assert h.events() == [] and h.of(fx.EngineRegister) == []

@@ -91,6 +91,12 @@ class Menu:
 FEATURE_MENU = ("DND", "Always Fwd", "Busy Fwd", "NoAns Fwd", "Call Waiting")
 MENU_FORWARD = {"Always Fwd": "always", "Busy Fwd": "busy", "NoAns Fwd": "no_answer"}
 FORWARD_EVENTS = {"always": "always_fwd", "busy": "busy_fwd", "no_answer": "no_answer_fwd"}
+# Settings whose switching fires an event pair (<event>_on / <event>_off), with their defaults.
+SWITCH_EVENTS = (
+    ("features.dnd.enable", False, "dnd"),
+    *((f"forward.{kind}.enable", False, event) for kind, event in FORWARD_EVENTS.items()),
+    ("call_waiting.enable", True, "call_waiting"),
+)
 RING_SECONDS = 6                     # Yealink counts no-answer forward in rings of 6 s
 MESSAGE_SECONDS = 2.0
 VOLUME_STEPS = 15
@@ -444,9 +450,25 @@ class Phone:
                 self._forward(call, target)
 
     def _on_SettingsChanged(self, inp: ins.SettingsChanged) -> None:
-        self.settings = inp.settings
+        old, self.settings = self.settings, inp.settings
         # A decision made elsewhere (the web page) answers a prompt still on screen.
         self.prompts = [s for s in self.prompts if trust_key(s) not in self.settings]
+        if not self.started:
+            return
+        # A feature switched from the web page, the console or provisioning is announced
+        # like the same switch made on the keypad.
+        for key, default, event in SWITCH_EVENTS:
+            before, after = bool(old.get(key, default)), bool(self.settings.get(key, default))
+            if before != after:
+                self._emit(event + ("_on" if after else "_off"))
+        # Accounts enabled, disabled or changed there (re-)register at once.
+        was = {a.index: a for a in enabled_accounts(old)}
+        now = {a.index: a for a in enabled_accounts(self.settings)}
+        for n in sorted(was.keys() - now.keys()):
+            self._out.append(fx.EngineRegister(n, False))
+        for n, acc in sorted(now.items()):
+            if was.get(n) != acc:
+                self._out.append(fx.EngineRegister(n, True))
 
     def _on_IpChanged(self, inp: ins.IpChanged) -> None:
         if inp.ip != self.ip:
