@@ -48,7 +48,9 @@ async def test_run_fires_setup_completed_within_two_seconds_and_stops_cleanly(tm
         writer.write(b"GET / HTTP/1.0\r\n\r\n")
         reply = await reader.read()
         writer.close()
-        assert reply.startswith(b"HTTP/1.") and b" 200 " in reply.split(b"\r\n")[0]
+        head = reply.split(b"\r\n\r\n")[0].split(b"\r\n")
+        assert head[0].startswith(b"HTTP/1.") and b" 302 " in head[0]   # to the status page
+        assert b"Location: /servlet?p=status&q=load" in head
     finally:
         stop_sent = time.monotonic()
         proc.send_signal(signal.SIGTERM)

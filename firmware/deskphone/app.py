@@ -250,7 +250,7 @@ class PhoneApp:
         self.runtime.adapters.leds = self.leds
         self.runtime.adapters.sound = self.sound
         port = self.http_port if self.http_port == 0 else self.settings["static.network.port.http"]
-        self.http = HttpServer(self.bind, int(port), lambda: self.status,  # type: ignore[arg-type]
+        self.http = HttpServer(self.bind, int(port),  # type: ignore[arg-type]
                                plain=bool(self.settings["static.wui.http_enable"]))
         self.web = PhoneWeb(self)                 # the Action URI servlet and the web pages
         self.web.install(self.http)

@@ -31,6 +31,7 @@ async def main() -> None:
     header(f"Untrusted flood: {COUNT} requests from {UNTRUSTED} over {CONNS} connections")
     from deskphone.app import PhoneApp
     from deskphone.config.board import load_board
+    from support.phone import record_inputs
 
     world = await World().start()
     with tempfile.TemporaryDirectory() as d:
@@ -43,9 +44,7 @@ async def main() -> None:
         app = PhoneApp(load_board(board), tmp / "config", tmp / "state", bind="127.0.0.1",
                        http_port=0, https_port=0, sip_notify_port=0)
         await app.start()
-        posted: list = []
-        post = app.runtime.post
-        app.runtime.post = lambda inp: (posted.append(inp), post(inp))[1]
+        posted = record_inputs(app)
         try:
             args = dict(port=app.http.port, untrusted=UNTRUSTED, count=COUNT, conns=CONNS,
                         trusted_path="/servlet?key=VOLUME_UP",

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from deskphone.hw.render import render
 from deskphone.net.servlet import Servlet
-from support.phone import settle, start_phone
+from support.phone import record_inputs, settle, start_phone
 from test_action_uri import PASSWORD, basic, request
 
 TRUSTED = "features.action_uri_limit_ip = 127.0.0.1\n"
@@ -38,13 +38,6 @@ async def phone_with(tmp_path, receiver, extra: str):
     await settle(app)
     return app
 
-
-def record_inputs(app) -> list:
-    """Every input the servlet (or anything else calling ``runtime.post``) gives the phone."""
-    posted: list = []
-    post = app.runtime.post
-    app.runtime.post = lambda inp: (posted.append(inp), post(inp))[1]
-    return posted
 
 
 def side_effects(app, receiver) -> tuple:

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from support.phone import start_phone
+from support.phone import record_inputs, start_phone
 
 PASSWORD = "Fuzz-pass-1"
 NO_RECEIVER = "http://127.0.0.1:9"      # the discard port: Action URLs fail fast, harmlessly
@@ -53,8 +53,7 @@ class PhoneThread:
             self._stop = asyncio.Event()
             self.app = await start_phone(self.tmp, NO_RECEIVER, extra=self.extra)
             self.app.web.throttle.max_failures = 10**9     # keep fuzzing past wrong passwords
-            post = self.app.runtime.post
-            self.app.runtime.post = lambda inp: (self.posted.append(inp), post(inp))[1]
+            self.posted = record_inputs(self.app)
         except BaseException as exc:                        # reported by start()
             self.error = exc
             self.ready.set()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from deskphone.app import PhoneApp
 from deskphone.config.board import load_board
+from deskphone.core import inputs as ins
 from deskphone.core.events import EVENTS, VARIABLES
 
 ALL_VARIABLES = "&".join(f"{v}=${v}" for v in VARIABLES)
@@ -78,3 +79,21 @@ async def settle(app: PhoneApp) -> None:
             await asyncio.sleep(0.01)
             if app.runtime.inbox.empty():
                 return
+
+
+def record_inputs(app: PhoneApp) -> list:
+    """From now on, every input something gives the phone through ``runtime.post``.
+
+    The phone's own timers (the clock tick, a message going away) come through
+    ``post`` too; they are not something a request did, so they are left out.
+    """
+    posted: list = []
+    post = app.runtime.post
+
+    def record(inp: ins.Input) -> None:
+        if not isinstance(inp, ins.TimerFired):
+            posted.append(inp)
+        post(inp)
+
+    app.runtime.post = record  # type: ignore[method-assign]
+    return posted

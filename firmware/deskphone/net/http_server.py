@@ -1,29 +1,29 @@
 """The phone's HTTP listener (aiohttp, embedded with AppRunner in the daemon's own loop).
 
-It answers ``/`` with the phone's status today; the Action URI servlet and the
-web pages plug their routes into the same ``web.Application``.
+``/`` sends a browser to the status page (behind the admin login: the phone's
+state is nobody else's business); the Action URI servlet and the web pages
+plug their routes into the same ``web.Application``.
 """
 
 from __future__ import annotations
 
 import logging
 import ssl
-from typing import Callable
 
 from aiohttp import web
 
 log = logging.getLogger("deskphone.http")
 
+STATUS_PAGE = "/servlet?p=status&q=load"
+
 
 class HttpServer:
-    def __init__(self, bind: str, port: int, status: Callable[[], str], *,
-                 plain: bool = True) -> None:
+    def __init__(self, bind: str, port: int, *, plain: bool = True) -> None:
         self.bind, self.port = bind, port
         self.plain = plain                  # static.wui.http_enable
         self.https_port: int | None = None  # set once the HTTPS site listens
         self.app = web.Application()
         self.app.router.add_get("/", self._index)
-        self._status = status
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -53,4 +53,4 @@ class HttpServer:
             self._runner = None
 
     async def _index(self, request: web.Request) -> web.Response:
-        return web.Response(text=self._status() + "\n")
+        raise web.HTTPFound(STATUS_PAGE)

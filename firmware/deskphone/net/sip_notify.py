@@ -253,7 +253,7 @@ class SipNotifyListener:
             return
         if self._answered_before(request, addr):
             return
-        key = request.transaction
+        key = transaction_key(request, addr)
         if request.method != "NOTIFY":
             self._answer(request, 405, addr, f"{request.method} is not taken here; only NOTIFY",
                          {"Allow": "NOTIFY"}, level=logging.DEBUG)
@@ -279,7 +279,7 @@ class SipNotifyListener:
 
     def _answered_before(self, request: SipRequest, addr: Addr) -> bool:
         """A retransmission: answer it as the first time (or not yet, while that is pending)."""
-        key = request.transaction
+        key = transaction_key(request, addr)
         known = self._known(key) if key is not None else None
         if known is None:
             return False
@@ -361,7 +361,7 @@ class SipNotifyListener:
         log.log(level, "SIP %s from %s: %d%s", request.method, host, status,
                 f" ({why})" if why else "")
         self.stats[str(status)] += 1
-        key = request.transaction
+        key = transaction_key(request, addr)
         if key is not None:
             self._remember(key, data)
         self._send(data, addr)
@@ -416,3 +416,13 @@ async def _bound_socket(bind: str, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def transaction_key(request: SipRequest, addr: Addr) -> tuple[str, ...] | None:
+    """The retransmission cache key: the SIP transaction, and who sent it.
+
+    The source address is part of it so that another host replaying a trusted
+    server's NOTIFY never gets that server's cached answer.
+    """
+    transaction = request.transaction
+    return None if transaction is None else (str(addr[0]), *transaction)
