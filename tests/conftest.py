@@ -22,3 +22,9 @@ async def phone(tmp_path, receiver):
     await receiver.wait("setup_completed")
     yield app
     await app.stop()
+
+
+def pytest_runtest_setup(item):
+    missing = item.get_closest_marker("setup_missing")
+    if missing is not None:
+        pytest.fail(f"{missing.args[0]}: `make test` should have installed it", pytrace=False)

@@ -10,6 +10,7 @@ from deskphone.core.accounts import account
 from deskphone.engine.baresip_config import (BaresipConfig, BaresipConfigError, account_line,
                                              account_lines, find_module_dir, sound_devices,
                                              write_config_dir)
+from support.needs import unavailable
 
 
 def settings(**kw):
@@ -119,5 +120,5 @@ def test_write_config_dir_keeps_passwords_private(tmp_path):
 def test_module_dir_found_at_run_time():
     found = find_module_dir()
     if found is None:
-        pytest.skip("baresip-core is not installed here")
+        unavailable("baresip-core is not installed here")
     assert os.path.isfile(os.path.join(found, "ctrl_tcp.so"))

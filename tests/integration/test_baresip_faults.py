@@ -18,6 +18,7 @@ from support.sip_calls import T, call_alice
 from support.sip_lab import (FarEndControl, lab_missing, processes_mentioning, start_group,
                              start_lab, start_sip_phone, stop_group)
 from support.sip_lab_fixtures import alice, lab, sip_phone, stop_and_check  # noqa: F401
+from support.needs import unavailable
 from test_baresip_supervision import gone
 
 
@@ -69,7 +70,7 @@ def restart_kamailio(kam) -> None:
 def own_lab(tmp_path_factory):
     missing = lab_missing()
     if missing:
-        pytest.skip(f"SIP lab unavailable: {missing}")
+        unavailable(f"SIP lab unavailable: {missing}")
     lab = start_lab(tmp_path_factory.mktemp("kamrestart"), (("Alice", "201", "manual"),))
     yield lab
     lab.stop()

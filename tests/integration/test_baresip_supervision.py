@@ -9,7 +9,6 @@ import signal
 import sys
 import time
 
-import pytest
 
 from deskphone.engine.baresip import Timing
 from support.phone import write_config
@@ -17,6 +16,7 @@ from support.sip_calls import T, call_alice
 from support.sip_lab import (BOARD, MAC_FILE, phone_overrides, processes_mentioning,
                              start_sip_phone)
 from support.sip_lab_fixtures import alice, lab, sip_phone, stop_and_check  # noqa: F401
+from support.needs import unavailable
 
 
 def gone(pid: int) -> bool:
@@ -114,7 +114,7 @@ async def test_accounts_file_is_private(sip_phone):
 async def test_killing_the_daemon_itself_takes_baresip_along(lab, tmp_path, receiver):
     """SIGKILL gives the daemon no chance to clean up: the kernel does (setpriv --pdeathsig)."""
     if shutil.which("setpriv") is None:
-        pytest.skip("no setpriv (util-linux) here: baresip cannot die with a SIGKILLed daemon "
+        unavailable("no setpriv (util-linux) here: baresip cannot die with a SIGKILLed daemon "
                     "(twin: test_stop_hangs_up_unregisters_and_leaves_no_process)")
     (tmp_path / "board.toml").write_text(BOARD)
     write_config(tmp_path / "config", receiver.base)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import io
 
-import pytest
 from PIL import Image
 
 from support import browser
+from support.needs import requires
 from deskphone.hw.render import render
 
-pytestmark = pytest.mark.skipif(browser.missing() is not None, reason=browser.missing() or "")
+pytestmark = requires(browser.missing())
 
 
 async def test_hook_off_and_digits_from_the_browser(phone, receiver):

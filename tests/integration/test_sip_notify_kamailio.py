@@ -16,6 +16,7 @@ import pytest
 from support.phone import settle, start_phone
 from support.sip_lab import Kamailio, kamailio_module_dir
 from support.sip_udp import SipPeer, notify
+from support.needs import unavailable
 from test_remote_trust import record_inputs, side_effects
 
 HEADERS = ("From: <sip:pbx@127.0.0.1>;tag=abc123\r\nTo: <sip:phone@127.0.0.1>\r\n"
@@ -26,9 +27,9 @@ HEADERS = ("From: <sip:pbx@127.0.0.1>;tag=abc123\r\nTo: <sip:phone@127.0.0.1>\r\
 def kamailio(tmp_path_factory):
     for tool in ("kamailio", "kamcmd"):
         if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed (make test installs kamailio)")
+            unavailable(f"{tool} is not installed (make test installs kamailio)")
     if kamailio_module_dir() is None:
-        pytest.skip("kamailio's module directory was not found")
+        unavailable("kamailio's module directory was not found")
     k = Kamailio(tmp_path_factory.mktemp("kamailio")).start()
     yield k
     k.stop()

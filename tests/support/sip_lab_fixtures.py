@@ -14,6 +14,7 @@ import pytest
 
 from .sip_lab import (FarEndControl, SipLab, lab_missing, processes_mentioning, start_lab,
                       start_sip_phone)
+from .needs import unavailable
 
 FAR_ENDS = (("Alice", "201", "manual"), ("Bob", "202", "manual"), ("Carol", "203", "auto"))
 
@@ -23,7 +24,7 @@ def lab(tmp_path_factory) -> SipLab:
     missing = lab_missing()
     if missing:
         # The twin that runs everywhere: tests/integration/test_every_event.py (simulated PBX).
-        pytest.skip(f"SIP lab unavailable: {missing}")
+        unavailable(f"SIP lab unavailable: {missing}")
     lab = start_lab(tmp_path_factory.mktemp("siplab"), FAR_ENDS)
     yield lab
     lab.stop()

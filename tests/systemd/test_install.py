@@ -17,12 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from support.needs import requires
+
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL = ROOT / "systemd" / "install.sh"
 
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("systemd-sysusers") and shutil.which("systemctl")),
-    reason="systemd-sysusers and systemctl are needed (Debian: systemd)")
+pytestmark = requires(
+    None if shutil.which("systemd-sysusers") and shutil.which("systemctl")
+    else "systemd-sysusers and systemctl are needed (Debian: systemd)")
 
 BOARD = """\
 [board]

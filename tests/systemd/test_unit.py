@@ -8,14 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+
+from support.needs import requires
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "systemd" / "deskphone.service"
 SYSUSERS = ROOT / "systemd" / "deskphone.sysusers"
 
-needs_analyze = pytest.mark.skipif(shutil.which("systemd-analyze") is None,
-                                   reason="systemd-analyze is not installed (Debian: systemd)")
+needs_analyze = requires(None if shutil.which("systemd-analyze")
+                         else "systemd-analyze is not installed (Debian: systemd)")
 
 
 def unit_entries(text: str) -> dict[str, list[str]]:
