@@ -129,3 +129,27 @@ def test_every_board_config_in_the_repository_loads():
                                  "--config-dir", str(ROOT / "board-configs" / "sim")],
                                 capture_output=True, text=True, timeout=30, env=os.environ)
         assert result.returncode == 0, (board, result.stderr)
+
+
+def test_sim_with_no_terminal_on_stdin_runs_quietly(tmp_path):
+    """`make sim < /dev/null` (or under a service manager): nothing to read, no error."""
+    write_config(tmp_path / "config", "http://127.0.0.1:9")
+    with open(os.devnull) as devnull:
+        proc = subprocess.Popen(
+            [*DESKPHONE, "sim", "--board", str(make_board(tmp_path)), "--config-dir",
+             str(tmp_path / "config"), "--state-dir", str(tmp_path / "state"), "--http-port", "0",
+             "--receiver-port", str(free_port())],
+            stdin=devnull, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 5
+            seen = ""
+            while "Web simulator" not in seen and time.monotonic() < deadline:
+                seen += proc.stdout.readline()
+            assert "Web simulator" in seen, seen
+            time.sleep(0.5)                     # where the stdin reader used to fail
+        finally:
+            proc.send_signal(signal.SIGINT)
+            out, _ = proc.communicate(timeout=5)
+    log = seen + out
+    assert proc.returncode == 0
+    assert "Traceback" not in log and "error" not in log.lower(), log

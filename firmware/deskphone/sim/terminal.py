@@ -9,6 +9,8 @@ sim's own below (call-in, far, ip, engine, screen, leds, quit).
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
 import sys
 from typing import TYPE_CHECKING, Callable
 
@@ -58,6 +60,8 @@ class Terminal:
         self.commands = Commands(app, extra={c.name: c for c in extra}, log_commands=False)
 
     async def run(self) -> None:
+        if not _readable_by_the_loop(sys.stdin):
+            return          # no terminal or pipe on stdin (a service, /dev/null): nothing to read
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader()
         try:
@@ -101,3 +105,13 @@ class Terminal:
 
     def _quit(self, args: list[str]) -> None:
         self.quit.set()
+
+
+def _readable_by_the_loop(stream) -> bool:
+    """A terminal, pipe or socket: what epoll can watch (/dev/null and plain files it cannot)."""
+    try:
+        fd = stream.fileno()
+        mode = os.fstat(fd).st_mode
+    except (AttributeError, ValueError, OSError):
+        return False
+    return os.isatty(fd) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
