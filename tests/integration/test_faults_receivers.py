@@ -29,27 +29,9 @@ import pytest
 from aiohttp import web
 
 from support.phone import start_phone
+from support.raw_server import start_raw_server
 
 PRESSES = 6
-
-
-async def raw_server(behaviour: str, tasks: list) -> asyncio.AbstractServer:
-    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        tasks.append(asyncio.current_task())
-        try:
-            if behaviour == "trickle":
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
-                for _ in range(1000):
-                    writer.write(b"x")
-                    await writer.drain()
-                    await asyncio.sleep(0.1)
-            await asyncio.Event().wait()
-        except (asyncio.CancelledError, OSError):
-            pass
-        finally:
-            writer.close()
-
-    return await asyncio.start_server(on_connect, "127.0.0.1", 0)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +70,7 @@ async def test_a_broken_receiver_costs_a_line_per_event_and_no_responsiveness(
         cleanup.append(sock.close)
         bad = f"http://127.0.0.1:{sock.getsockname()[1]}"
     elif kind in ("hang", "trickle"):
-        server = await raw_server(kind, tasks)
+        server = await start_raw_server(kind, tasks)
         cleanup.append(server.close)
         bad = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
     elif kind in ("500", "bad-certificate"):

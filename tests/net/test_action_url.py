@@ -18,6 +18,7 @@ from aiohttp import web
 
 from deskphone import __version__
 from deskphone.net.action_url import ActionUrlSender, redact
+from support.raw_server import start_raw_server
 
 LOGGER = "deskphone.action_url"
 
@@ -85,22 +86,7 @@ async def raw_server():
     servers, tasks = [], []
 
     async def start(behaviour: str) -> str:
-        async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            tasks.append(asyncio.current_task())
-            try:
-                if behaviour == "trickle":
-                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
-                    for _ in range(1000):
-                        writer.write(b"x")
-                        await writer.drain()
-                        await asyncio.sleep(0.1)
-                await asyncio.Event().wait()        # hang: accept, never answer
-            except (asyncio.CancelledError, OSError):
-                pass
-            finally:
-                writer.close()
-
-        server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+        server = await start_raw_server(behaviour, tasks)
         servers.append(server)
         return f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
 
