@@ -36,17 +36,9 @@ from . import inputs as ins
 from .accounts import MAX_ACCOUNTS, account, enabled_accounts
 from .keys import DIGITS, is_line_key
 from .screens import Screen, build_screen
+from .state import DeviceInfo
 from .tones import key_tone, tone_plan
 from .trust import trust_key
-
-
-@dataclass(frozen=True)
-class DeviceInfo:
-    mac: str                 # 12 lower-case hex digits, as Yealink's $mac
-    model: str
-    firmware: str
-    ip: str = ""
-    line_keys: int = 2
 
 
 @dataclass
