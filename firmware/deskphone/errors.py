@@ -24,3 +24,7 @@ class ConfigError(DeskphoneError, ValueError):
 
 class BoardError(ConfigError):
     """A board TOML that cannot be used."""
+
+
+class UnknownInput(DeskphoneError, TypeError):
+    """The core was handed something that is not one of its inputs (``core.inputs``)."""

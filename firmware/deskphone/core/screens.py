@@ -7,13 +7,11 @@ display and ``/screencapture``; the core only decides the words.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
 
+from . import features
 from .accounts import account, enabled_accounts
-
-if TYPE_CHECKING:
-    from .phone import Call, Phone
+from .state import Call, PhoneState
 
 NO_KEYS = ("", "", "", "")
 # The error line for a board part that went away, most important first (a lost
@@ -39,26 +37,26 @@ def _clock(now: float) -> str:
     return time.strftime("%H:%M", time.localtime(now))
 
 
-def _duration(call: "Call", now: float) -> str:
+def _duration(call: Call, now: float) -> str:
     secs = max(0, int(now - (call.established_at or now)))
     return f"{secs // 3600}:{secs // 60 % 60:02d}:{secs % 60:02d}" if secs >= 3600 \
         else f"{secs // 60:02d}:{secs % 60:02d}"
 
 
-def _peer(call: "Call") -> tuple[str, str]:
+def _peer(call: Call) -> tuple[str, str]:
     """(name, number) of the other party, each possibly empty."""
     uri = call.remote_uri
     number = uri.split(":", 1)[-1].split("@", 1)[0].split(";", 1)[0] if uri else call.number
     return call.remote_name, number or call.number
 
 
-def _icons(phone: "Phone") -> list[str]:
-    s = phone.settings
-    icons = []
-    if s.get("features.dnd.enable"):
-        icons.append("dnd")
-    if any(s.get(f"forward.{k}.enable") for k in ("always", "busy", "no_answer")):
-        icons.append("fwd")
+def _switched_on(phone: PhoneState, menu_label: str) -> bool:
+    feature = features.BY_MENU_LABEL.get(menu_label)
+    return feature is not None and feature.on(phone.settings)
+
+
+def _icons(phone: PhoneState) -> list[str]:
+    icons = features.icons(phone.settings)
     if phone.missed:
         icons.append("missed")
     if phone.audio in ("speaker", "headset"):
@@ -66,7 +64,8 @@ def _icons(phone: "Phone") -> list[str]:
     return icons
 
 
-def build_screen(phone: "Phone", now: float) -> Screen:
+def build_screen(phone: PhoneState, now: float) -> Screen:
+    """The screen for the state ``phone`` at ``now``."""
     screen = _base_screen(phone, now)
     extra = {}
     if phone.show_volume:
@@ -81,15 +80,14 @@ def build_screen(phone: "Phone", now: float) -> Screen:
         extra["lines"] = (screen.lines + ("", "", ""))[:2] + (problem,)
         extra["status"] = f"{screen.status} ({problem})"
     if extra:
-        from dataclasses import replace
         screen = replace(screen, **extra)
     return screen
 
 
-def _base_screen(phone: "Phone", now: float) -> Screen:
+def _base_screen(phone: PhoneState, now: float) -> Screen:
     icons = _icons(phone)
     focused = phone.focused
-    ringing = next((c for c in phone.calls if c.state == "ringing"), None)
+    ringing = phone.ringing()
 
     if phone.prompts and ringing is None:
         # Over everything but a ringing call: OK allows the source, X denies it.
@@ -105,22 +103,15 @@ def _base_screen(phone: "Phone", now: float) -> Screen:
             return Screen("menu", "Forward to", _clock(now), (menu.entry or "_",),
                           ("Ok", "Del", "", "Back"), tuple(icons),
                           status="Menu")
-        s = phone.settings
-        states = {
-            "DND": s.get("features.dnd.enable"),
-            "Always Fwd": s.get("forward.always.enable"),
-            "Busy Fwd": s.get("forward.busy.enable"),
-            "NoAns Fwd": s.get("forward.no_answer.enable"),
-            "Call Waiting": s.get("call_waiting.enable", True),
-        }
         start = max(0, min(menu.index - 1, len(menu.items) - 3))
         window = menu.items[start:start + 3]
-        lines = tuple(f"{item:<13}{'On' if states.get(item) else 'Off':>3}" for item in window)
+        lines = tuple(f"{item:<13}{'On' if _switched_on(phone, item) else 'Off':>3}"
+                      for item in window)
         return Screen("menu", "Features", _clock(now), lines, ("Ok", "", "", "Back"),
                       tuple(icons), selected=menu.index - start, status="Menu")
 
     if ringing is not None and (focused is None or focused is ringing
-                                or focused.state != "connected"):
+                                or not focused.connected):
         name, number = _peer(ringing)
         acc = account(phone.settings, ringing.account)
         return Screen("ringing", f"Incoming: {acc.title}", _clock(now),
@@ -151,7 +142,7 @@ def _base_screen(phone: "Phone", now: float) -> Screen:
             third = f"Waiting: {rname or rnumber}"
         elif len(phone.calls) > 1:
             third = f"Call {phone.calls.index(focused) + 1} of {len(phone.calls)}"
-        if focused.state == "connected":
+        if focused.connected:
             state = "On hold" if focused.held else "Held" if focused.remote_held else "Talking"
             keys = ("Xfer", "Resume" if focused.held else "Hold",
                     "Unmute" if focused.muted else "Mute", "End")
