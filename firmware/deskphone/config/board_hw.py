@@ -24,7 +24,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import BoardError
+from ..errors import BoardError, ConfigError
+from .board_console import console_settings
+from .board_input import DeviceMatch, build_keymap
+from .board_sound import parse_sound
 
 DRIVERS = {
     "display": ("ssd1306", "sh1106", "sim", "none"),
@@ -122,7 +125,6 @@ class _Checker:
         return value
 
     def device_match(self, key: str, value: Any) -> dict[str, str]:
-        from ..hw.keypad_evdev import DeviceMatch
         if not isinstance(value, dict) or set(value) - {"name", "phys", "path"} or \
                 not all(isinstance(v, str) for v in value.values()):
             raise self.fail(key, 'must be a table like { name = "matrix-keypad" } '
@@ -179,7 +181,6 @@ def _display(path: str, raw: dict[str, Any], default: str, pin_factory: Any) -> 
 
 
 def _keypad(path: str, raw: dict[str, Any], default: str) -> dict[str, Any]:
-    from ..hw.keymaps import build_keymap
     c = _Checker(path, "keypad", raw)
     c.known(_KEYPAD_KEYS)
     driver = c.choice("driver", default, DRIVERS["keypad"])
@@ -315,29 +316,18 @@ def check_hardware(path: str, data: dict[str, Any], kind: str, line_keys: int) -
 def _console(path: str, raw: dict[str, Any]) -> None:
     if not raw:
         return
-    # The serial console owns its keys; ask it, so the two never disagree.
-    from types import SimpleNamespace
     try:
-        from ..console.serial_console import console_settings
-    except ImportError:         # the installer's bare system Python: checked again at run time
-        return
-    from ..errors import ConfigError
-    try:
-        console_settings(SimpleNamespace(console=raw, path=path))
+        console_settings(raw, path)
     except ConfigError as exc:
-        if isinstance(exc, BoardError):
-            raise
         raise BoardError(exc.message, file=exc.file, key=exc.key) from None
 
 
 def _sound(path: str, raw: dict[str, Any], kind: str = "pi") -> None:
-    # Owned by sound/config.py (which the engine reads too); here the shape, then its check.
+    # The shape first (TOML allows tables), then the section's own check.
     for key, value in raw.items():
         if not isinstance(value, (str, int, float, bool)):
             raise BoardError("must be a plain value (text, number, true/false)", file=path,
                              key=f"sound.{key}")
-    from ..errors import ConfigError
-    from ..sound.config import parse_sound
     try:
         parse_sound(raw, kind == "sim")
     except ConfigError as exc:

@@ -22,9 +22,9 @@ import asyncio
 import errno
 import logging
 import os
-from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
+from ..config.board_input import DeviceMatch
 from ..core import inputs as ins
 from ..core.keys import NAVIGATION
 
@@ -34,30 +34,6 @@ Post = Callable[[ins.Input], None]
 
 RESCAN_SECONDS = 0.5        # while a device is missing: well inside the 2 s promise
 KEY_UP, KEY_DOWN, KEY_REPEAT = 0, 1, 2
-
-
-@dataclass(frozen=True)
-class DeviceMatch:
-    """Which input device: by ``path`` (a by-id / by-path link), else ``name`` and/or ``phys``."""
-    name: str | None = None
-    phys: str | None = None
-    path: str | None = None
-
-    def __post_init__(self) -> None:
-        if not (self.name or self.phys or self.path):
-            raise ValueError("an input device needs a name, phys or path to be found by")
-        if self.path and os.path.basename(self.path).startswith("event") \
-                and "/by-" not in self.path:
-            raise ValueError(f"{self.path}: eventN numbers change between boots; "
-                             "use a /dev/input/by-id or by-path link, a name or phys")
-
-    def matches(self, device: Any) -> bool:
-        return (self.name is None or device.name == self.name) and \
-            (self.phys is None or device.phys == self.phys)
-
-    def __str__(self) -> str:
-        return self.path or " ".join(f"{k}={v!r}" for k, v in
-                                     (("name", self.name), ("phys", self.phys)) if v)
 
 
 class InputBus(Protocol):
