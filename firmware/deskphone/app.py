@@ -12,26 +12,40 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from . import MODEL, __version__, logs
 from .config.board import Board
+from .config.board_console import console_settings
+from .config.board_sound import parse_sound
+from .config.layers import load_layers
 from .config.schema import SCHEMA
 from .config.settings import Settings
 from .config.store import StateStore
+from .config.writer import SettingsWriter
 from .config.yealink_cfg import LoadedConfig
-from .core import inputs as ins
-from .core.phone import DeviceInfo, Phone
-from .errors import ConfigError
 from .console.serial_console import SerialConsole
+from .core import effects as fx
+from .core import inputs as ins
+from .core.phone import Phone
+from .core.screens import Screen
+from .core.state import DeviceInfo
+from .errors import ConfigError
+from .host import Delivery
 from .hw.netinfo import read_mac
 from .hw.netwatch import NetWatcher, current_ip, sip_target
 from .net.action_url import ActionUrlSender
 from .net.http_server import HttpServer
-from .net.web import PhoneWeb
-from .net.provisioning import Provisioner, load_layers
+from .net.provisioning import Provisioner
 from .net.sip_notify import SipNotifyListener
+from .net.web import PhoneWeb
 from .runtime import Adapters, Runtime
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+    from .sim.controls import SimControls
 
 log = logging.getLogger("deskphone.app")
 
@@ -39,15 +53,12 @@ SECRET_KEYS = tuple(key for key, spec in SCHEMA.items() if spec.secret)
 STOP_TIMEOUT = 1.5      # seconds each part gets to stop; the whole stop stays under 2 s
 
 
-def load_settings(config_dir: Path, state_dir: Path, mac: str,
-                  store: StateStore | None = None) -> tuple[LoadedConfig, Settings]:
-    loaded = load_layers(config_dir, state_dir, mac)
-    overrides = store.load() if store is not None else {}
-    return loaded, Settings.build(loaded, overrides)
-
-
 class PhoneApp:
-    """One phone: its settings, core, runtime and adapters, started and stopped in order."""
+    """One phone: its settings, core, runtime and adapters, started and stopped in order.
+
+    It is the ``PhoneHost`` the adapters are given (host.py): they see the phone
+    through the properties below and act on it by ``post`` and ``writer`` only.
+    """
 
     def __init__(self, board: Board, config_dir: str | Path, state_dir: str | Path, *,
                  bind: str | None = None, http_port: int | None = None,
@@ -62,23 +73,90 @@ class PhoneApp:
         self.sip_notify: SipNotifyListener | None = None   # Action URI over SIP NOTIFY (UDP)
         self.mac = board.mac or read_mac() or "000000000000"
         self.store = StateStore(self.state_dir)
-        self.settings: Settings = Settings.defaults()
+        # --http-port is a start-up choice, not a user setting: pinned over files and
+        # runtime state, never persisted. (0, "any free port", is for tests and stays
+        # out of the settings.)
+        self.writer = SettingsWriter(
+            self.store, self._read_files, self._settings_changed,
+            pinned={"static.network.port.http": http_port} if http_port else None)
         self.restart_requested: bool | None = None   # set by Reboot / Reset: the caller exits
         self._task: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
         self.status = "Starting"
         # Told of every new status line (the systemd notifier, the console).
-        self.status_listeners: list[Callable[[str], None]] = []
+        self._status_listeners: list[Callable[[str], None]] = []
+        # Told of every effect the core returns (the web simulator's live view).
+        self._effect_listeners: list[Callable[[fx.Effect], None]] = []
         self.console: SerialConsole | None = None      # [console] port of the board
         self.netwatch: NetWatcher | None = None         # IP changes (not on a sim board bound to one IP)
+        self.sim_controls: SimControls | None = None    # the simulated board's parts, for sim/
         self.started_at: float | None = None            # time.monotonic() at start, for uptime
         self._sip_target = ""
+        self._loaded: LoadedConfig | None = None        # the files as last read
+
+    # ------------------------------------------------------------ PhoneHost
+
+    @property
+    def settings(self) -> Settings:
+        return self.writer.settings
+
+    @property
+    def board_name(self) -> str:
+        return self.board.name
+
+    @property
+    def ip(self) -> str:
+        return self.phone.ip
+
+    @property
+    def registrations(self) -> Mapping[int, str]:
+        return MappingProxyType(self.phone.regs)
+
+    @property
+    def screen(self) -> Screen:
+        return self.phone.screen
+
+    def frame(self) -> Image:
+        return self.display.frame
+
+    @property
+    def deliveries(self) -> Sequence[Delivery]:
+        return self.sender.deliveries
+
+    @property
+    def engine_name(self) -> str:
+        return type(self.engine).__name__
+
+    @property
+    def engine_up(self) -> bool:
+        return self.phone.engine_up
+
+    @property
+    def uptime(self) -> float | None:
+        return None if self.started_at is None else time.monotonic() - self.started_at
+
+    def post(self, inp: ins.Input) -> None:
+        # Looked up at each call, so a test that wraps runtime.post sees what adapters post.
+        self.runtime.post(inp)
+
+    def on_status(self, listener: Callable[[str], None]) -> None:
+        self._status_listeners.append(listener)
+
+    def on_effect(self, listener: Callable[[fx.Effect], None]) -> None:
+        self._effect_listeners.append(listener)
 
     # ------------------------------------------------------------ settings
 
+    def _read_files(self) -> Settings:
+        """The config directory and the provisioned files (blocking; the writer calls it)."""
+        self._loaded = load_layers(self.config_dir, self.state_dir, self.mac)
+        return Settings.build(self._loaded)
+
     def _load(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        loaded, settings = load_settings(self.config_dir, self.state_dir, self.mac, self.store)
+        settings = self.writer.load()
+        loaded = self._loaded
+        assert loaded is not None
         logs.register_secrets(settings[k] for k in SECRET_KEYS)   # before anything is logged
         for err in loaded.errors:
             # A bad value is reported and left at its default; the phone still starts.
@@ -86,39 +164,18 @@ class PhoneApp:
         if loaded.ignored:
             log.info("config: %d setting(s) of other Yealink features ignored (first: %s)",
                      len(loaded.ignored), loaded.ignored[0][2])
-        if self.http_port:
-            # Not persisted: --http-port is a start-up choice, not a user setting.
-            # (0, "any free port", is for tests and stays out of the settings.)
-            settings = settings.with_overrides({"static.network.port.http": self.http_port})
-        self.settings = settings
-        self._settings_changed()
+        self._settings_changed(settings, False)
 
-    def reload_settings(self) -> Settings:
-        """The effective settings read afresh: config directory, provisioned files, runtime state."""
-        _, settings = load_settings(self.config_dir, self.state_dir, self.mac)
-        settings = settings.with_overrides(self.store.snapshot())
-        if self.http_port:
-            settings = settings.with_overrides({"static.network.port.http": self.http_port})
-        return settings
-
-    def _on_setting(self, key: str, value: object) -> None:
-        self.settings = self.settings.with_overrides({key: value})
-        self._settings_changed()
-
-    def apply_settings(self, settings: Settings) -> None:
-        """New effective settings (provisioning, web page): tell the core."""
-        self.settings = settings
-        self._settings_changed()
-        self.runtime.post(ins.SettingsChanged(settings))
-
-    def _settings_changed(self) -> None:
+    def _settings_changed(self, settings: Settings, tell_core: bool) -> None:
         # What the settings steer outside the core: secrets kept out of logs, the log level.
-        logs.register_secrets(self.settings[k] for k in SECRET_KEYS)
-        logs.apply_configured_level(self.settings["deskphone.log_level"])
-        target = sip_target(self.settings)
+        logs.register_secrets(settings[k] for k in SECRET_KEYS)
+        logs.apply_configured_level(settings["deskphone.log_level"])
+        target = sip_target(settings)
         if self.netwatch is not None and target != self._sip_target:
             self.netwatch.request_check()      # another SIP server: $ip may be another address
         self._sip_target = target
+        if tell_core:
+            self.post(ins.SettingsChanged(settings))
 
     # ------------------------------------------------------------ adapters
 
@@ -136,12 +193,14 @@ class PhoneApp:
         raise ConfigError(f"engine {kind!r} is not available in deskphone {__version__}",
                           key="deskphone.engine")
 
-    def _make_board(self) -> None:
-        """Each part of the board by its driver; hardware libraries are imported here, lazily."""
+    def _make_board(self, post: Callable[[ins.Input], None]) -> None:
+        """Each part of the board by its driver; hardware libraries are imported here, lazily.
+
+        Built before the runtime, so the runtime gets them complete: they post into
+        the inbox it will read."""
         from .sim.board import SimDisplay, SimHook, SimKeypad, SimLeds
         hw = self.board.hardware
         loop = asyncio.get_running_loop()
-        post = self.runtime.post
 
         def from_thread(inp: ins.Input) -> None:     # for the display's worker thread
             loop.call_soon_threadsafe(post, inp)
@@ -154,7 +213,6 @@ class PhoneApp:
 
         self.board_parts: list[Any] = []
         factory = None
-        from .sound.config import parse_sound
         sound = parse_sound(self.board.sound, self.board.simulated)
         if "gpio" in (hw.hook_driver, hw.leds_driver) or sound.bell_pin is not None or (
                 hw.display is not None and hw.display.interface == "spi"):
@@ -173,7 +231,7 @@ class PhoneApp:
             self.display = SimDisplay(hw.width, hw.height)
 
         if hw.keypad_driver == "evdev":
-            from .hw.keypad_evdev import DeviceMatch, EvdevKeypad
+            from .hw.keypad_evdev import EvdevKeypad
             self.keypad = EvdevKeypad(touched, [DeviceMatch(**d) for d in hw.keypad_devices],
                                       hw.keymap, rescan=hw.keypad_rescan, grab=hw.keypad_grab)
             self.board_parts.append(self.keypad)
@@ -187,7 +245,7 @@ class PhoneApp:
                                        closed_means=hw.hook["closed_means"], pin_factory=factory)
             self.board_parts.append(self.hook)
         elif hw.hook_driver == "evdev":
-            from .hw.keypad_evdev import DeviceMatch, EvdevHookSwitch
+            from .hw.keypad_evdev import EvdevHookSwitch
             self.hook = EvdevHookSwitch(touched, DeviceMatch(**hw.hook["device"]), hw.hook["code"],
                                         closed_means=hw.hook["closed_means"])
             self.board_parts.append(self.hook)
@@ -222,12 +280,32 @@ class PhoneApp:
 
     # ----------------------------------------------------------- lifecycle
 
+    def _make_sim_controls(self) -> SimControls:
+        from .engine.sim import SimEngine
+        from .sim.controls import SimControls
+        return SimControls(self.keypad, self.hook, self.leds, self.display,  # type: ignore[arg-type]
+                           self.engine if isinstance(self.engine, SimEngine) else None)
+
+    def _make_console(self) -> SerialConsole | None:
+        """The serial console of the board's ``[console]`` (checked before anything starts)."""
+        if not self.board.console.get("port"):
+            return None
+        extra = None
+        if self.sim_controls is not None:
+            from .sim.terminal import board_commands     # `hook` moves the simulated switch
+            extra = board_commands(self.sim_controls)
+        return SerialConsole.from_board(self, self.board.console, self.board.path, extra=extra)
+
+    # ----------------------------------------------------------- lifecycle
+
     async def start(self) -> None:
         self._load()
         # $ip: the address SIP traffic leaves from (a simulated board bound to one address: that).
         fixed_ip = self.board.simulated and self.bind not in ("", "0.0.0.0", "::")
         ip = self.bind if fixed_ip else (await current_ip(sip_target(self.settings)) or "127.0.0.1")
-        console = SerialConsole.from_board(self) if self.board.console.get("port") else None
+        if self.board.console.get("port"):
+            # A bad [console] fails the start before anything is built.
+            console_settings(self.board.console, self.board.path)
         self.device = DeviceInfo(mac=self.mac, model=MODEL, firmware=__version__, ip=ip,
                                  line_keys=self.board.line_keys)
         self.phone = Phone(self.settings, self.device)
@@ -240,23 +318,26 @@ class PhoneApp:
             max_in_flight=lambda: int(self.settings["deskphone.action_url.max_in_flight"]),  # type: ignore[arg-type]
         )
         self.provisioner = Provisioner(self)
+        # The inbox first: the board's parts post into it from the moment they exist.
+        inbox: asyncio.Queue[ins.Input] = asyncio.Queue()
+        self._make_board(inbox.put_nowait)
         self.runtime = Runtime(self.phone, Adapters(
-            display=None, leds=None, engine=self.engine, events=self.sender,  # type: ignore[arg-type]
-            store=self.store, on_setting=self._on_setting, on_status=self._set_status,
+            display=self.display, leds=self.leds, sound=self.sound, engine=self.engine,
+            events=self.sender, settings=self.writer, on_status=self._set_status,
             on_restart=self._on_restart, provision=self.provisioner.run,
-        ))
-        self._make_board()
-        self.runtime.adapters.display = self.display
-        self.runtime.adapters.leds = self.leds
-        self.runtime.adapters.sound = self.sound
+            listeners=self._effect_listeners,
+        ), inbox=inbox)
+        if self.board.simulated:
+            self.sim_controls = self._make_sim_controls()
+        console = self._make_console()
         port = self.http_port if self.http_port == 0 else self.settings["static.network.port.http"]
         self.http = HttpServer(self.bind, int(port),  # type: ignore[arg-type]
                                plain=bool(self.settings["static.wui.http_enable"]))
         self.web = PhoneWeb(self)                 # the Action URI servlet and the web pages
         self.web.install(self.http)
-        if self.board.simulated:
+        if self.sim_controls is not None:
             from .sim.web import SimWeb          # the web simulator, at /sim
-            self.sim_web = SimWeb(self)
+            self.sim_web = SimWeb(self, self.sim_controls)
             self.sim_web.install(self.http.app)
         await self.sender.start()
         await self.http.start()
@@ -285,12 +366,12 @@ class PhoneApp:
 
     def _set_status(self, text: str) -> None:
         self.status = text
-        for listener in list(self.status_listeners):
+        for listener in list(self._status_listeners):
             listener(text)
 
     def _on_restart(self, reset: bool) -> None:
         if reset:
-            self.store.clear()
+            self.writer.reset()
         self.restart_requested = reset
         self._stopped.set()
 

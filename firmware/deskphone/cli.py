@@ -86,7 +86,7 @@ def list_events(args: argparse.Namespace) -> int:
 
 
 def check_config(args: argparse.Namespace) -> int:
-    from .app import load_settings
+    from .config.layers import load_settings
     from .config.store import StateStore
     from .hw.netinfo import read_mac
     try:
@@ -145,11 +145,14 @@ async def _serve(args: argparse.Namespace) -> int:
     notifier = Notifier()
     pinger = WatchdogPinger(notifier)
     notifier.ready(app.status)           # systemd (Type=notify): the phone is up
-    app.status_listeners.append(notifier.status)
+    app.on_status(notifier.status)
     pinger.start()
     if simulated:
-        terminal = Terminal(app)
-        app.display.listeners.append(lambda _frame: print(format_screen(app.display.screen)))
+        controls = app.sim_controls
+        assert controls is not None             # a simulated board has them
+        terminal = Terminal(app, controls)
+        display = controls.display
+        display.listeners.append(lambda _frame: print(format_screen(display.screen)))
         print(f"Phone web server on http://{app.bind}:{app.http.port}/ ; type 'help' for commands")
         print(f"Web simulator (screen, keypad, hook, LEDs, calls in) on "
               f"http://{app.bind}:{app.http.port}/sim")

@@ -81,6 +81,10 @@ class PhoneHost(Protocol):
     def engine_name(self) -> str: ...
 
     @property
+    def engine_up(self) -> bool:
+        """False while the call engine is down (crashed, being restarted)."""
+
+    @property
     def uptime(self) -> float | None:
         """Seconds since the phone started, None before."""
 

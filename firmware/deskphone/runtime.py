@@ -1,7 +1,9 @@
 """The one runtime loop: inbox -> core -> effects -> adapters.
 
 Adapters put inputs in the inbox (``post``; ``post_threadsafe`` from foreign
-threads such as gpiozero's). The loop hands each input to the core with the
+threads such as gpiozero's). The inbox may be made before the runtime (the
+composition root does, so the board's parts can post from the moment they are
+built and the runtime gets them complete). The loop hands each input to the core with the
 current time and gives every effect to the adapter that owns it. Nothing here
 waits on I/O: adapters queue their work and return.
 """
@@ -36,32 +38,42 @@ class EventSink(Protocol):
     def submit(self, event_id: str, variables: Any) -> None: ...
 
 
-class SettingsStore(Protocol):
-    def set(self, key: str, value: object) -> None: ...
+class Sound(Protocol):
+    """The phone's own sounds (sound.output.AlsaSound / SimSound): tones, volume, mic, bell."""
+
+    def execute(self, effect: fx.Effect) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class SettingsSink(Protocol):
+    """Where the core's ``Persist`` goes: config.writer.SettingsWriter.persist."""
+
+    def persist(self, key: str, value: object) -> object: ...
 
 
 @dataclass
 class Adapters:
     display: Display
     leds: Leds
+    sound: Sound
     engine: Engine
     events: EventSink
-    store: SettingsStore
-    on_setting: Callable[[str, object], None] = lambda key, value: None
+    settings: SettingsSink
     on_status: Callable[[str], None] = lambda text: None
     on_restart: Callable[[bool], None] = lambda reset: None
     provision: Callable[[], Awaitable[ins.AutoProvisionDone]] | None = None
     listeners: list[Callable[[fx.Effect], None]] = field(default_factory=list)
-    sound: Any = None        # sound.output.AlsaSound / SimSound: tones, volume, mic, bell
 
 
 class Runtime:
     def __init__(self, phone: Phone, adapters: Adapters,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, *,
+                 inbox: "asyncio.Queue[ins.Input] | None" = None) -> None:
         self.phone = phone
         self.adapters = adapters
         self.clock = clock
-        self.inbox: asyncio.Queue[ins.Input] = asyncio.Queue()
+        self.inbox: asyncio.Queue[ins.Input] = asyncio.Queue() if inbox is None else inbox
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -141,8 +153,7 @@ class Runtime:
             case fx.CancelTimer():
                 self._cancel(e.name)
             case fx.Persist():
-                a.on_setting(e.key, e.value)
-                a.store.set(e.key, e.value)
+                a.settings.persist(e.key, e.value)
             case fx.Status():
                 a.on_status(e.text)
             case fx.Restart():
@@ -150,8 +161,7 @@ class Runtime:
             case fx.StartAutoProvision():
                 self._spawn(self._provision())
             case _ if isinstance(e, fx.SOUND_EFFECTS):
-                if a.sound is not None:
-                    a.sound.execute(e)
+                a.sound.execute(e)
             case _ if isinstance(e, fx.ENGINE_COMMANDS):
                 a.engine.execute(e)
             case _:

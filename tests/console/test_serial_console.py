@@ -169,8 +169,7 @@ async def test_log_streams_live_lines_and_sets_the_level(console, receiver):
 
 async def test_trust_list_and_forget(console):
     phone, line = console
-    phone.store.set(trust_key("10.1.2.3"), "allow")
-    phone.apply_settings(phone.settings.with_overrides({trust_key("10.1.2.3"): "allow"}))
+    phone.writer.set(trust_key("10.1.2.3"), "allow")
     answer = await run(line, "trust list")
     assert "10.1.2.3: allow" in answer
     assert await run(line, "trust forget 10.1.2.3") == "forgot 10.1.2.3: it will be asked again"

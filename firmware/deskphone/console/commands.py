@@ -3,7 +3,9 @@
 ``Commands.execute(line)`` runs one line and returns the text to show (lines
 joined by "\\n"; the front end turns them into what its terminal needs). A bad
 line is answered with ``error: ...`` and changes nothing. Front ends add their
-own commands through ``extra`` (the sim's terminal adds ``call-in``, ``far``...).
+own commands through ``extra`` (the sim's terminal adds ``call-in``, ``far``...), and
+a command of ``extra`` replaces the shared one of its name (the simulated board's
+``hook``, which moves its twin of the switch).
 
 Every command is logged at info level (the serial console; the sim's terminal
 shows its own log already), with the value of a secret setting (``config set
@@ -12,13 +14,12 @@ account.1.password ...``) masked.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import shlex
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Awaitable, Callable, Mapping, Protocol
+from typing import Awaitable, Callable, Mapping, Protocol
 
 from .. import __version__, logs
 from ..config.schema import lookup
@@ -29,10 +30,7 @@ from ..core.keys import DIGITS
 from ..core.trust import TRUST_PREFIX, decisions, trust_key
 from ..core.uri import parse_key, parse_request
 from ..errors import DeskphoneError
-from ..sim.board import SimHook
-
-if TYPE_CHECKING:
-    from ..app import PhoneApp
+from ..host import PhoneHost
 
 log = logging.getLogger("deskphone.console")
 
@@ -63,7 +61,8 @@ class LogTap(Protocol):
 _ON_OFF = {"on": True, "off": False, "1": True, "0": False}
 
 
-def _on_off(word: str) -> bool:
+def on_off(word: str) -> bool:
+    """on/off/1/0 as a console command's argument; CommandError otherwise."""
     try:
         return _ON_OFF[word.lower()]
     except KeyError:
@@ -84,9 +83,9 @@ def _duration(seconds: float) -> str:
 
 
 class Commands:
-    def __init__(self, app: "PhoneApp", *, extra: Mapping[str, Command] | None = None,
+    def __init__(self, host: PhoneHost, *, extra: Mapping[str, Command] | None = None,
                  log_tap: LogTap | None = None, log_commands: bool = True) -> None:
-        self.app = app
+        self.host = host
         self.log_tap = log_tap
         self.log_commands = log_commands
         own = [
@@ -181,11 +180,11 @@ class Commands:
 
     @property
     def _post(self) -> Callable[[ins.Input], None]:
-        return self.app.runtime.post
+        return self.host.post
 
     @property
     def _line_keys(self) -> int:
-        return self.app.board.line_keys
+        return self.host.device.line_keys
 
     # ------------------------------------------------------------ commands
 
@@ -193,15 +192,16 @@ class Commands:
         return self.help_text()
 
     def _status(self, args: list[str]) -> str:
-        app, phone, s = self.app, self.app.phone, self.app.settings
-        rows = [f"deskphone {__version__} on {app.board.name!r}", f"state:    {app.status}"]
+        host, s = self.host, self.host.settings
+        regs = host.registrations
+        rows = [f"deskphone {__version__} on {host.board_name!r}", f"state:    {host.status}"]
         accounts = []
         for n in range(1, MAX_ACCOUNTS + 1):
             acc = account(s, n)
             if acc.enabled:
                 who = f"{acc.user_name}@{acc.server}" if acc.server else acc.user_name
                 accounts.append(f"{n} {acc.label or who} ({who}): "
-                                f"{phone.regs.get(n, 'not registered')}")
+                                f"{regs.get(n, 'not registered')}")
         rows.append("accounts: " + ("; ".join(accounts) or "none enabled"))
         fwd = []
         for kind in ("always", "busy", "no_answer"):
@@ -210,13 +210,12 @@ class Commands:
         rows.append(f"DND:      {'on' if s['features.dnd.enable'] else 'off'}; "
                     f"forward: {', '.join(fwd)}; "
                     f"call waiting: {'on' if s['call_waiting.enable'] else 'off'}")
-        rows.append(f"IP:       {phone.ip or 'none'} (MAC {app.mac})")
-        started = getattr(app, "started_at", None)
-        if started is not None:
-            rows.append(f"uptime:   {_duration(time.monotonic() - started)}")
-        engine = type(app.engine).__name__
-        rows.append(f"engine:   {s['deskphone.engine']} ({engine}): "
-                    f"{'up' if phone.engine_up else 'DOWN'}")
+        rows.append(f"IP:       {host.ip or 'none'} (MAC {host.device.mac})")
+        uptime = host.uptime
+        if uptime is not None:
+            rows.append(f"uptime:   {_duration(uptime)}")
+        rows.append(f"engine:   {s['deskphone.engine']} ({host.engine_name}): "
+                    f"{'up' if host.engine_up else 'DOWN'}")
         rows.append(f"log:      {logs.current_level()}")
         return "\n".join(rows)
 
@@ -226,7 +225,7 @@ class Commands:
             if not args[0].isdigit() or int(args[0]) < 1:
                 raise CommandError(f"N must be a positive number, not {args[0]!r}")
             n = int(args[0])
-        deliveries = list(self.app.sender.deliveries)[-n:]
+        deliveries = list(self.host.deliveries)[-n:]
         if not deliveries:
             return "no Action URL sent yet"
         rows = []
@@ -256,7 +255,7 @@ class Commands:
 
     def _key(self, args: list[str]) -> str | None:
         _need(args, 1, "key NAME")
-        inputs = parse_key(" ".join(args), line_keys=self._line_keys, settings=self.app.settings)
+        inputs = parse_key(" ".join(args), line_keys=self._line_keys, settings=self.host.settings)
         for inp in inputs:
             self._post(inp)
         return None
@@ -272,17 +271,14 @@ class Commands:
 
     def _hook(self, args: list[str]) -> None:
         _need(args, 1, "hook on|off")
-        off_hook = not _on_off(args[0])
-        hook = getattr(self.app, "hook", None)
-        if isinstance(hook, SimHook):
-            hook.set(off_hook)          # the simulated switch keeps its own state: move it
-        else:
-            self._post(ins.HookChanged(off_hook))   # a real switch: as if it had moved
+        # A real switch stays where it is: the phone is told it moved, as a remote
+        # OFFHOOK/ONHOOK key does. (The simulated board replaces this command.)
+        self._post(ins.HookChanged(not on_off(args[0])))
 
     def _dial(self, args: list[str]) -> None:
         _need(args, 1, "dial NUMBER")
         for inp in parse_request({"number": args[0]}, line_keys=self._line_keys,
-                                 settings=self.app.settings):
+                                 settings=self.host.settings):
             self._post(inp)
 
     def _uri(self, args: list[str]) -> None:
@@ -295,7 +291,7 @@ class Commands:
             if not sep or not name:
                 raise CommandError(f"expected KEY=VALUE, not {part!r}")
             params[name] = value
-        for inp in parse_request(params, line_keys=self._line_keys, settings=self.app.settings):
+        for inp in parse_request(params, line_keys=self._line_keys, settings=self.host.settings):
             self._post(inp)
 
     def _config(self, args: list[str]) -> str:
@@ -303,24 +299,23 @@ class Commands:
         _need(args, 2, usage)
         verb, key = args[0].lower(), args[1]
         if verb == "get":
-            if key.startswith(TRUST_PREFIX) and key not in self.app.settings:
+            if key.startswith(TRUST_PREFIX) and key not in self.host.settings:
                 return f"{key} is not set"
-            value = self.app.settings[key]              # KeyError: unknown setting
-            return f"{key} = {shown_value(key, value)}    # {self.app.settings.origin(key)}"
+            value = self.host.settings[key]              # KeyError: unknown setting
+            return f"{key} = {shown_value(key, value)}    # {self.host.settings.origin(key)}"
         if verb == "set":
             _need(args, 3, usage)
             value = " ".join(args[2:])
             # The store checks key and value against the schema (ConfigError) before keeping it.
-            self.app.store.set(key, value)
-            self.app.apply_settings(self.app.settings.with_overrides({key: value}))
-            return f"{key} = {shown_value(key, self.app.settings[key])}    # kept in the runtime state"
+            settings = self.host.writer.set(key, value)
+            return f"{key} = {shown_value(key, settings[key])}    # kept in the runtime state"
         raise CommandError(f"usage: {usage}")
 
     async def _trust(self, args: list[str]) -> str:
         _need(args, 1, "trust list | trust forget SOURCE")
         if args[0] == "list":
-            known = decisions(self.app.settings)
-            limit = self.app.settings["features.action_uri_limit_ip"] or "(nobody)"
+            known = decisions(self.host.settings)
+            limit = self.host.settings["features.action_uri_limit_ip"] or "(nobody)"
             rows = [f"trusted sources (features.action_uri_limit_ip): {limit}"]
             rows += [f"  {source}: {decision}" for source, decision in known.items()] \
                 or ["  no remembered decisions"]
@@ -328,10 +323,8 @@ class Commands:
         if args[0] == "forget":
             _need(args, 2, "trust forget SOURCE")
             key = trust_key(args[1])
-            if key not in self.app.store.snapshot():
+            if not await self.host.writer.forget([key]):
                 raise CommandError(f"no decision remembered for {args[1]!r}")
-            self.app.store.discard(key)
-            self.app.apply_settings(await asyncio.to_thread(self.app.reload_settings))
             return f"forgot {args[1]}: it will be asked again"
         raise CommandError("usage: trust list | trust forget SOURCE")
 
@@ -341,11 +334,11 @@ class Commands:
 
     def _dnd(self, args: list[str]) -> None:
         _need(args, 1, "dnd on|off")
-        self._post(ins.SetDnd(_on_off(args[0])))
+        self._post(ins.SetDnd(on_off(args[0])))
 
     def _cw(self, args: list[str]) -> None:
         _need(args, 1, "cw on|off")
-        self._post(ins.SetCallWaiting(_on_off(args[0])))
+        self._post(ins.SetCallWaiting(on_off(args[0])))
 
     def _fwd(self, args: list[str]) -> None:
         usage = "fwd always|busy|no_answer TARGET|off"
@@ -362,7 +355,7 @@ class Commands:
         _need(args, 2, "account N on|off")
         if not args[0].isdigit() or not 1 <= int(args[0]) <= MAX_ACCOUNTS:
             raise CommandError(f"N must be 1..{MAX_ACCOUNTS}")
-        self._post(ins.SetAccountEnabled(int(args[0]), _on_off(args[1])))
+        self._post(ins.SetAccountEnabled(int(args[0]), on_off(args[1])))
 
     def _restart(self, args: list[str]) -> str:
         self._post(ins.RequestRestart(reset=False))

@@ -27,24 +27,21 @@ import os
 import queue
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Callable, Mapping
 
 import serial
 
 from .. import __version__, logs
-from ..errors import ConfigError
-from .commands import Commands
+from ..config.board_console import DEFAULT_BAUDRATE, console_settings
+from ..host import PhoneHost
+from .commands import Command, Commands
 from .editor import LineEditor
-
-if TYPE_CHECKING:
-    from ..app import PhoneApp
 
 log = logging.getLogger("deskphone.console")
 
 PROC_CMDLINE = Path("/proc/cmdline")
 DEV = Path("/dev")
 PROMPT = "deskphone> "
-DEFAULT_BAUDRATE = 115200
 WRITE_TIMEOUT = 2.0          # seconds a write may wait for the line (flow control, a full buffer)
 MAX_PENDING = 64 * 1024      # bytes of live log lines allowed to wait for the line
 REOPEN_DELAY = 5.0
@@ -71,25 +68,6 @@ def login_console_conflict(port: str, cmdline: str, dev: Path = DEV) -> str | No
         if str(theirs) == port or os.path.realpath(theirs) == mine:
             return name
     return None
-
-
-def console_settings(board: Any) -> tuple[str, int]:
-    """``[console] port`` and ``baudrate`` of the board, checked."""
-    raw = board.console
-    port = raw.get("port", "")
-    if not isinstance(port, str) or not port.startswith("/"):
-        raise ConfigError("must be a device path such as \"/dev/serial0\"", file=board.path,
-                          key="console.port")
-    baudrate = raw.get("baudrate", DEFAULT_BAUDRATE)
-    if not isinstance(baudrate, int) or isinstance(baudrate, bool) \
-            or baudrate not in serial.Serial.BAUDRATES:
-        raise ConfigError(f"not a standard baud rate: {baudrate!r} (115200, 9600, ...)",
-                          file=board.path, key="console.baudrate")
-    unknown = set(raw) - {"port", "baudrate"}
-    if unknown:
-        raise ConfigError("unknown key (known: port, baudrate)", file=board.path,
-                          key=f"console.{sorted(unknown)[0]}")
-    return port, baudrate
 
 
 # --- live log lines -----------------------------------------------------------------------
@@ -125,17 +103,19 @@ class ConsoleLogTap(logging.Handler):
 # --- the console ----------------------------------------------------------------------------
 
 class SerialConsole:
-    def __init__(self, app: "PhoneApp", port: str, baudrate: int = DEFAULT_BAUDRATE, *,
+    def __init__(self, host: PhoneHost, port: str, baudrate: int = DEFAULT_BAUDRATE, *,
                  cmdline_path: Path | None = None, dev: Path = DEV,
-                 open_port: Callable[..., serial.Serial] = serial.Serial) -> None:
-        self.app = app
+                 open_port: Callable[..., serial.Serial] = serial.Serial,
+                 extra: Mapping[str, Command] | None = None) -> None:
+        self.host = host
         self.port = port
         self.baudrate = baudrate
         self.cmdline_path = PROC_CMDLINE if cmdline_path is None else cmdline_path
         self.dev = dev
         self._open_port = open_port
         self.tap = ConsoleLogTap(self)
-        self.commands = Commands(app, log_tap=self.tap)
+        # ``extra``: the commands of the board's own parts (the sim's hook switch).
+        self.commands = Commands(host, extra=extra, log_tap=self.tap)
         self.editor = LineEditor(mask=Commands.masks_input)
         self.dropped = 0                    # live log lines dropped on a slow line
         self.active = False                 # the port is ours and open
@@ -151,9 +131,11 @@ class SerialConsole:
         self._open_failures = 0
 
     @classmethod
-    def from_board(cls, app: "PhoneApp", **kw: Any) -> "SerialConsole":
-        port, baudrate = console_settings(app.board)
-        return cls(app, port, baudrate, **kw)
+    def from_board(cls, host: PhoneHost, console: Mapping[str, object], path: str = "",
+                   **kw: object) -> "SerialConsole":
+        """The console of a board's ``[console]`` section (checked: ConfigError names the key)."""
+        port, baudrate = console_settings(console, path)
+        return cls(host, port, baudrate, **kw)  # type: ignore[arg-type]
 
     # ---------------------------------------------------------------- life
 

@@ -33,42 +33,27 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import aiohttp
 import yarl
 
-from ..config.yealink_cfg import (LoadedConfig, apply_parsed, atomic_write_text, config_files,
-                                  fsync_directory, load_config_dir, parse_cfg)
+from ..config.layers import PROVISIONED
+from ..config.yealink_cfg import (LoadedConfig, apply_parsed, atomic_write_text, fsync_directory,
+                                  parse_cfg)
 from ..core import inputs as ins
 from ..errors import DeskphoneError
-
-if TYPE_CHECKING:
-    from ..app import PhoneApp
+from ..host import PhoneHost
 
 log = logging.getLogger("deskphone.provisioning")
 
 COMMON = "y000000000000.cfg"
 FETCH_TIMEOUT = 20.0
 MAX_FILE = 1024 * 1024          # bytes: a Yealink config is a few dozen KiB at most
-PROVISIONED = "provisioned"
 _SET_PREFIX = ".provisioned-"
 
 
 class ProvisioningError(DeskphoneError, RuntimeError):
     """Why provisioning changed nothing; the message is one line without credentials."""
-
-
-def load_layers(config_dir: Path, state_dir: Path, mac: str) -> LoadedConfig:
-    """The config directory, then what provisioning fetched into the state directory."""
-    loaded = load_config_dir(config_dir, mac)
-    extra = state_dir / PROVISIONED
-    if extra.is_dir():
-        for file in config_files(extra, mac):
-            name = f"{PROVISIONED}/{file.name}"     # so check-config says where a value came from
-            apply_parsed(loaded, parse_cfg(file.read_text(encoding="utf-8", errors="replace"), name))
-            loaded.files.append(f"{PROVISIONED}/{file.name}")
-    return loaded
 
 
 def basic_auth(user: str, password: str) -> str:
@@ -128,8 +113,8 @@ def install_set(state_dir: Path, files: dict[str, str]) -> Path:
 
 
 class Provisioner:
-    def __init__(self, app: "PhoneApp") -> None:
-        self.app = app
+    def __init__(self, host: PhoneHost) -> None:
+        self.host = host
         self._lock = asyncio.Lock()             # one run at a time (AutoP pressed twice)
         self.last_result: ins.AutoProvisionDone | None = None
 
@@ -150,14 +135,14 @@ class Provisioner:
             return result
 
     async def _run(self) -> ins.AutoProvisionDone:
-        s = self.app.settings
+        s = self.host.settings
         url = str(s["static.auto_provision.server.url"])
         if not url:
             raise ProvisioningError("no provisioning server configured "
                                     "(static.auto_provision.server.url)")
         base, auth = server_and_auth(url, str(s["static.auto_provision.user_name"]),
                                      str(s["static.auto_provision.password"]))
-        names = (COMMON, f"{self.app.mac}.cfg")
+        names = (COMMON, f"{self.host.device.mac}.cfg")
         log.info("auto provisioning from %s", base)
         files = await self._fetch(base, auth, names,
                                   verify=bool(s["security.trust_certificates"]))
@@ -167,8 +152,8 @@ class Provisioner:
         if problems:
             more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
             raise ProvisioningError("bad file from the server: " + "; ".join(problems[:3]) + more)
-        await asyncio.to_thread(install_set, self.app.state_dir, files)
-        self.app.apply_settings(await asyncio.to_thread(self.app.reload_settings))
+        await asyncio.to_thread(install_set, self.host.state_dir, files)
+        await self.host.writer.reload()
         log.info("auto provisioning applied %s", ", ".join(files))
         return ins.AutoProvisionDone(True)
 

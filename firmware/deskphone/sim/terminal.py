@@ -3,7 +3,9 @@
 Until the web simulator exists this is how a person presses keys, lifts the
 handset and makes the simulated PBX call in. The commands are the serial
 console's (``console.commands``: key, hook, dial, status, config...) plus the
-sim's own below (call-in, far, ip, engine, screen, leds, quit).
+sim's own below (call-in, far, ip, engine, screen, leds, quit) and its own ``hook``,
+which moves the simulated switch (``board_commands``: the serial console of a
+simulated board gets it too).
 """
 
 from __future__ import annotations
@@ -12,14 +14,13 @@ import asyncio
 import os
 import stat
 import sys
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
-from ..console.commands import Command, Commands
+from ..console.commands import Command, CommandError, Commands, on_off
 from ..core import inputs as ins
 from ..core.screens import Screen
-
-if TYPE_CHECKING:
-    from ..app import PhoneApp
+from ..host import PhoneHost
+from .controls import SimControls
 
 
 def format_screen(screen: Screen) -> str:
@@ -37,11 +38,24 @@ def format_screen(screen: Screen) -> str:
     return "\n".join(lines)
 
 
+def board_commands(controls: SimControls) -> dict[str, Command]:
+    """The console commands that act on the simulated board itself rather than on the host."""
+    def hook(args: list[str]) -> None:
+        if not args:
+            raise CommandError("usage: hook on|off")
+        # The simulated switch keeps its own state (the web simulator shows it): move it.
+        controls.hook.set(not on_off(args[0]))
+
+    return {"hook": Command("hook", "hook on|off", "put down / lift the handset", hook)}
+
+
 class Terminal:
     """stdin commands: the console's shared set (``console.commands``) plus the sim's own."""
 
-    def __init__(self, app: "PhoneApp", out: Callable[[str], None] = print) -> None:
-        self.app = app
+    def __init__(self, host: PhoneHost, controls: SimControls,
+                 out: Callable[[str], None] = print) -> None:
+        self.host = host
+        self.controls = controls
         self.out = out
         self.quit = asyncio.Event()
         extra = [
@@ -57,7 +71,9 @@ class Terminal:
             Command("quit", "quit", "stop the phone", self._quit),
             Command("exit", "exit", "stop the phone", self._quit),
         ]
-        self.commands = Commands(app, extra={c.name: c for c in extra}, log_commands=False)
+        self.commands = Commands(host, extra={**board_commands(controls),
+                                              **{c.name: c for c in extra}},
+                                 log_commands=False)
 
     async def run(self) -> None:
         if not _readable_by_the_loop(sys.stdin):
@@ -81,27 +97,28 @@ class Terminal:
     # ------------------------------------------------------- the sim's own
 
     def _call_in(self, args: list[str]) -> None:
-        self.app.engine.incoming(args[0], args[1] if len(args) > 1 else "")
+        self.controls.pbx().incoming(args[0], args[1] if len(args) > 1 else "")
 
     def _far(self, args: list[str]) -> str | None:
-        engine = self.app.engine
+        engine = self.controls.pbx()
         done = {"answer": engine.remote_answer, "hangup": engine.remote_hangup,
                 "hold": lambda: engine.remote_hold(True),
                 "resume": lambda: engine.remote_hold(False)}[args[0]]()
         return None if done else "no call for that"
 
     def _ip(self, args: list[str]) -> None:
-        self.app.runtime.post(ins.IpChanged(args[0]))
+        self.host.post(ins.IpChanged(args[0]))
 
     def _engine(self, args: list[str]) -> None:
-        {"crash": self.app.engine.crash, "restart": self.app.engine.restart}[args[0]]()
+        engine = self.controls.pbx()
+        {"crash": engine.crash, "restart": engine.restart}[args[0]]()
 
     def _screen(self, args: list[str]) -> str | None:
-        screen = self.app.display.screen
+        screen = self.controls.display.screen
         return format_screen(screen) if screen is not None else None
 
     def _leds(self, args: list[str]) -> str:
-        return " ".join(f"{k}={v}" for k, v in sorted(self.app.leds.state.items()))
+        return " ".join(f"{k}={v}" for k, v in sorted(self.controls.leds.state.items()))
 
     def _quit(self, args: list[str]) -> None:
         self.quit.set()

@@ -5,8 +5,9 @@ WebSocket whenever a frame changes), the LEDs, a clickable keypad with every
 phone key, the hook switch, and the far end of the simulated PBX: a call in
 from a name and number, and the remote party answering, hanging up, holding.
 
-Only the simulated board serves it (``PhoneApp`` installs it when the board's
-kind is ``sim``); its parts are the sim twins, driven as a person would.
+Only the simulated board serves it (the composition root installs it when the
+board's kind is ``sim``); it sees the phone through the ``PhoneHost`` port and
+drives the board's parts through ``SimControls``, as a person would.
 """
 
 from __future__ import annotations
@@ -16,15 +17,14 @@ import base64
 import io
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from ..core import effects as fx
 from ..core.keys import DIGITS, FUNCTION_KEYS, NAVIGATION, SOFT_KEYS, is_key
-
-if TYPE_CHECKING:
-    from ..app import PhoneApp
+from ..host import PhoneHost
+from .controls import SimControls
 
 log = logging.getLogger("deskphone.sim.web")
 
@@ -33,8 +33,9 @@ LED_ORDER = ("power", "mwi", "dnd", "mute", "speaker", "headset")
 
 
 class SimWeb:
-    def __init__(self, app: "PhoneApp") -> None:
-        self.app = app
+    def __init__(self, host: PhoneHost, controls: SimControls) -> None:
+        self.host = host
+        self.controls = controls
         self.clients: set[web.WebSocketResponse] = set()
         self._pending = False
 
@@ -42,7 +43,7 @@ class SimWeb:
         web_app.router.add_get(PATH, self.page)
         web_app.router.add_get(PATH + "/ws", self.socket)
         web_app.router.add_get(PATH + "/screen.png", self.screen_png)
-        self.app.runtime.adapters.listeners.append(self._on_effect)
+        self.host.on_effect(self._on_effect)
 
     # ------------------------------------------------------------ pushing
 
@@ -68,12 +69,12 @@ class SimWeb:
 
     def _png(self) -> bytes:
         buf = io.BytesIO()
-        self.app.display.frame.save(buf, format="PNG")
+        self.controls.display.frame.save(buf, format="PNG")
         return buf.getvalue()
 
     def state(self) -> dict[str, Any]:
-        app = self.app
-        screen = app.display.screen
+        host, controls = self.host, self.controls
+        screen = controls.display.screen
         return {
             "type": "state",
             "png": "data:image/png;base64," + base64.b64encode(self._png()).decode(),
@@ -81,15 +82,15 @@ class SimWeb:
             "corner": screen.corner if screen else "",
             "lines": list(screen.lines) if screen else [],
             "softkeys": list(screen.softkeys) if screen else [],
-            "leds": dict(app.leds.state),
-            "off_hook": bool(getattr(app.hook, "off_hook", False)),
-            "status": app.status,
+            "leds": dict(controls.leds.state),
+            "off_hook": bool(getattr(controls.hook, "off_hook", False)),
+            "status": host.status,
         }
 
     # ------------------------------------------------------------ handlers
 
     async def page(self, request: web.Request) -> web.Response:
-        return web.Response(text=_page(self.app.board.line_keys), content_type="text/html")
+        return web.Response(text=_page(self.host.device.line_keys), content_type="text/html")
 
     async def screen_png(self, request: web.Request) -> web.Response:
         return web.Response(body=self._png(), content_type="image/png")
@@ -110,20 +111,21 @@ class SimWeb:
         return ws
 
     def command(self, cmd: dict[str, Any]) -> None:
-        app, engine = self.app, self.app.engine
+        controls = self.controls
         if "key" in cmd:
             key = str(cmd["key"])
             if not is_key(key):
                 raise ValueError(f"no such key: {key!r}")
-            app.keypad.press(key)
+            controls.keypad.press(key)
         elif "hook" in cmd:
-            app.hook.set(cmd["hook"] == "off")
+            controls.hook.set(cmd["hook"] == "off")
         elif "call_in" in cmd:
             number = str(cmd["call_in"].get("number", "")).strip()
             if not number:
                 raise ValueError("a call in needs a number")
-            engine.incoming(number, str(cmd["call_in"].get("name", "")).strip())
+            controls.pbx().incoming(number, str(cmd["call_in"].get("name", "")).strip())
         elif "far" in cmd:
+            engine = controls.pbx()
             action = {"answer": engine.remote_answer, "hangup": engine.remote_hangup,
                       "hold": lambda: engine.remote_hold(True),
                       "resume": lambda: engine.remote_hold(False)}[cmd["far"]]
