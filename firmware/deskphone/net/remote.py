@@ -2,21 +2,19 @@
 
 A request's parameters become the phone's inputs (``core.uri``), the inputs go
 to the runtime's inbox, and a source with no decision yet makes the phone ask
-"Allow Remote Control?" (``RemoteControlAsk``). Who may is ``core.trust``'s
-business; what a key does is the core's.
+"Allow Remote Control?" (``RemoteControlAsk``). Who may is
+``core.remote_control``'s business; what a key does is the core's.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
 from ..core import inputs as ins
 from ..core.uri import parse_request
+from ..host import PhoneHost
 from .log_limit import LogLimiter, left_out
-
-if TYPE_CHECKING:
-    from ..app import PhoneApp
 
 log = logging.getLogger("deskphone.remote")
 ACTIONS_LOGGED = LogLimiter()       # per door (via): a scripted flood is not a flood of lines
@@ -24,7 +22,7 @@ ACTIONS_LOGGED = LogLimiter()       # per door (via): a scripted flood is not a 
 Params = list[tuple[str, str]]      # decoded (name, value) pairs, names in lower case
 
 
-def request_inputs(app: "PhoneApp", params: Params) -> list[ins.Input]:
+def request_inputs(host: PhoneHost, params: Params) -> list[ins.Input]:
     """The inputs for a request's ``key`` / ``number`` / ``outgoing_uri`` parameters.
 
     Several ``key=`` are done in order (``key=OK&key=X``); for the others the first
@@ -34,10 +32,11 @@ def request_inputs(app: "PhoneApp", params: Params) -> list[ins.Input]:
     keys = [v for k, v in params if k == "key"]
     if len(keys) > 1:
         wanted["key"] = ";".join(keys)
-    return parse_request(wanted, line_keys=app.board.line_keys, settings=app.settings)
+    return parse_request(wanted, line_keys=host.device.line_keys,
+                         settings=host.settings)
 
 
-def perform(app: "PhoneApp", inputs: Iterable[ins.Input], via: str = "") -> None:
+def perform(host: PhoneHost, inputs: Iterable[ins.Input], via: str = "") -> None:
     """Hand a trusted request's inputs to the phone, in order."""
     inputs = list(inputs)
     skipped = ACTIONS_LOGGED.allow(via)
@@ -45,13 +44,13 @@ def perform(app: "PhoneApp", inputs: Iterable[ins.Input], via: str = "") -> None
         log.info("remote control%s: %s%s", f" ({via})" if via else "",
                  ", ".join(describe(i) for i in inputs), left_out(skipped))
     for inp in inputs:
-        app.runtime.post(inp)
+        host.post(inp)
 
 
-def ask_user(app: "PhoneApp", source: str, via: str = "") -> None:
+def ask_user(host: PhoneHost, source: str, via: str = "") -> None:
     """A source with no decision yet: put "Allow Remote Control?" on the screen (once)."""
     log.info("remote control from %s%s: asking the user", source, f" ({via})" if via else "")
-    app.runtime.post(ins.RemoteControlAsk(source))
+    host.post(ins.RemoteControlAsk(source))
 
 
 def describe(inp: ins.Input) -> str:

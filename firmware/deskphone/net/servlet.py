@@ -1,18 +1,19 @@
 """The Action URI servlet: Yealink's ``/servlet?key=VALUE`` and friends, over aiohttp.
 
-It only translates: the query becomes core inputs (``core.uri``), the peer
-becomes a verdict (``core.trust``), and the inputs go to the runtime's inbox.
-What a key does, and which Action URL event it fires, is the core's business.
+It only translates: the query becomes core inputs (``core.uri``), the request
+becomes a ``Decision`` (``core.remote_control.decide``, the ladder shared with
+SIP NOTIFY), and the inputs go to the phone through its ``PhoneHost``. What a
+key does, and which Action URL event it fires, is the core's business.
 
-Order of checks, each answering before anything happens:
-  1. ``features.action_uri.enable = 0``                    -> 403
-  2. peer not in ``features.action_uri_limit_ip``           -> 403
-  3. source locked out after 3 wrong passwords              -> 401
-  4. credentials given and wrong / required and missing     -> 401
-  5. the user denied this source on the prompt              -> 403
-  6. no decision yet (and the prompt is on)                 -> 403, the prompt
-  7. a bad value                                            -> 400, nothing done
-  8. the action                                             -> 200
+How a decision answers, each before anything happens:
+  disabled (features.action_uri.enable = 0)                  -> 403
+  untrusted (not in features.action_uri_limit_ip)             -> 403
+  locked out after 3 wrong passwords                          -> 401
+  credentials given and wrong / required and missing          -> 401
+  the user denied this source on the prompt                   -> 403
+  no decision yet (and the prompt is on)                      -> 403, the prompt
+then a bad value                                              -> 400, nothing done
+and the action                                                -> 200
 """
 
 from __future__ import annotations
@@ -20,21 +21,21 @@ from __future__ import annotations
 import io
 import logging
 import time
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import Awaitable, Callable
 from urllib.parse import unquote, unquote_plus
 
 from aiohttp import web
 from PIL import Image
 
 from ..core.accounts import enabled_accounts
-from ..core.trust import Verdict, remote_control, source_id
+from ..core.features import DND, FORWARDS, NO_ANSWER_TIMEOUT_KEY
+from ..core.remote_control import (Action, Decision, Login, RemoteRequest, Source, Transport,
+                                   Why, decide)
 from ..core.uri import ActionUriError
+from ..host import PhoneHost
 from . import auth
 from .log_limit import LogLimiter, left_out
 from .remote import ask_user, perform, request_inputs
-
-if TYPE_CHECKING:
-    from ..app import PhoneApp
 
 log = logging.getLogger("deskphone.servlet")
 REFUSALS_LOGGED = LogLimiter()      # per peer: a flood from one address is a few lines
@@ -82,11 +83,11 @@ def _text(status: int, text: str, **headers: str) -> web.Response:
 class Servlet:
     """Answers the Action URI paths; web-page requests on ``/servlet`` go to ``pages``."""
 
-    def __init__(self, app: "PhoneApp", throttle: auth.LoginThrottle,
+    def __init__(self, host: PhoneHost, throttle: auth.LoginThrottle,
                  pages: Callable[[web.Request, Params, Params | None],
                                  Awaitable[web.StreamResponse]] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.app = app
+        self.host = host
         self.throttle = throttle
         self.pages = pages
         self.clock = clock
@@ -132,57 +133,62 @@ class Servlet:
     async def _guarded(self, request: web.Request, params: Params,
                        act: Callable[[Params], Awaitable[web.StreamResponse] | web.StreamResponse]
                        ) -> web.StreamResponse:
-        settings = self.app.settings
+        settings = self.host.settings
         peer = peer_address(request)
-        verdict = remote_control(settings, peer)
-        if verdict is Verdict.DISABLED:
+        source = Source(Transport.HTTP, peer)
+        now = self.clock()
+        given = self._credentials(request, params)
+        sid = source.id
+        facts = RemoteRequest(
+            login=Login.NONE if given is None
+            else Login.VALID if auth.check(settings, given) else Login.WRONG,
+            locked_out=sid is not None and self.throttle.locked(sid, now),
+            admin_password_set=auth.admin_account(settings) is not None)
+        decision = decide(source, facts, settings)
+        if decision.credentials_accepted and sid is not None:
+            self.throttle.succeeded(sid)
+        if decision.action is Action.ACT:
+            result = act(params)
+            if not isinstance(result, web.StreamResponse):
+                result = await result
+            return result
+        if decision.action is Action.ASK and sid is not None:
+            ask_user(self.host, sid)
+        return self._refusal(decision, peer, now)
+
+    def _refusal(self, decision: Decision, peer: str | None, now: float) -> web.Response:
+        why = decision.why
+        if why is Why.DISABLED:
             return _text(403, "Action URI is disabled (features.action_uri.enable = 0)")
-        if verdict is Verdict.UNTRUSTED:
+        if why is Why.UNTRUSTED:
             skipped = REFUSALS_LOGGED.allow(str(peer))
             if skipped is not None:
                 log.info("remote control from %s refused: not a trusted source%s", peer,
                          left_out(skipped))
             return _text(403, f"{FORBIDDEN}: this address is not a trusted source")
-        source = source_id(peer)
-        assert source is not None
-        denied = self._check_credentials(request, params, source, settings)
-        if denied is not None:
-            return denied
-        if verdict is Verdict.DENIED:
-            return _text(403, FORBIDDEN)
-        if verdict is Verdict.ASK:
-            ask_user(self.app, source)
-            return _text(403, FORBIDDEN)
-        result = act(params)
-        if not isinstance(result, web.StreamResponse):
-            result = await result
-        return result
-
-    def _check_credentials(self, request: web.Request, params: Params, source: str,
-                           settings) -> web.Response | None:
-        now = self.clock()
-        if self.throttle.locked(source, now):
+        if why is Why.LOCKED_OUT:
             return self._unauthorized("locked out after 3 wrong passwords; try again in 10 minutes")
+        if why is Why.NO_ADMIN_PASSWORD:
+            return self._unauthorized("credentials required but no admin password is set "
+                                      "(static.security.user_password)")
+        if why is Why.CREDENTIALS_REQUIRED:
+            return self._unauthorized("credentials required")
+        if why is Why.WRONG_CREDENTIALS:
+            source = decision.source or str(peer)
+            locked = self.throttle.failed(source, now)
+            log.warning("remote control from %s: wrong credentials%s", source,
+                        " (locked out for 10 minutes)" if locked else "")
+            return self._unauthorized("wrong user name or password")
+        return _text(403, FORBIDDEN)        # denied on the prompt, or being asked now
+
+    @staticmethod
+    def _credentials(request: web.Request, params: Params) -> auth.Credentials | None:
         given = auth.basic_auth(request.headers.get("Authorization"))
         if given is None and _first(params, "p") == "login":
             user, pwd = _first(params, "username"), _first(params, "pwd")
             if user is not None or pwd is not None:
                 given = auth.Credentials(user or "", pwd or "")
-        if given is None:
-            if settings.get("deskphone.action_uri_require_auth", False):
-                if auth.admin_account(settings) is None:
-                    return self._unauthorized(
-                        "credentials required but no admin password is set "
-                        "(static.security.user_password)")
-                return self._unauthorized("credentials required")
-            return None
-        if auth.check(settings, given):
-            self.throttle.succeeded(source)
-            return None
-        locked = self.throttle.failed(source, now)
-        log.warning("remote control from %s: wrong credentials%s", source,
-                    " (locked out for 10 minutes)" if locked else "")
-        return self._unauthorized("wrong user name or password")
+        return given
 
     @staticmethod
     def _unauthorized(reason: str) -> web.Response:
@@ -193,10 +199,10 @@ class Servlet:
 
     def _keys(self, params: Params) -> web.Response:
         try:
-            inputs = request_inputs(self.app, params)     # key=OK&key=X: both, in order
+            inputs = request_inputs(self.host, params)     # key=OK&key=X: both, in order
         except ActionUriError as exc:
             return _text(400, f"Bad request: {exc}")
-        perform(self.app, inputs)
+        perform(self.host, inputs)
         return _text(200, "OK")
 
     def _phonecfg(self, params: Params) -> web.Response:
@@ -210,10 +216,10 @@ class Servlet:
             if value not in ("0", "1"):
                 return _text(400, f"Bad request: {name} must be 0 or 1")
             flags[name] = value == "1"
-        return web.Response(text=phonecfg_text(self.app, **flags), content_type="text/plain")
+        return web.Response(text=phonecfg_text(self.host, **flags), content_type="text/plain")
 
     def _screenshot(self, params: Params, download: bool = False) -> web.Response:
-        body = screen_png(self.app)
+        body = screen_png(self.host)
         headers = {"Cache-Control": "no-store"}
         if download:
             stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -247,14 +253,14 @@ async def form_body(request: web.Request) -> str | None:
     return data.decode("utf-8", errors="replace")
 
 
-def phonecfg_text(app: "PhoneApp", *, accounts: bool = False, dnd: bool = False,
+def phonecfg_text(host: PhoneHost, *, accounts: bool = False, dnd: bool = False,
                   fw: bool = False) -> str:
     """The ``phonecfg=get`` answer (format in the README)."""
-    s = app.settings
-    lines = [f"Firmware={app.device.firmware}", f"Model={app.device.model}",
-             f"MAC={app.device.mac}"]
+    s = host.settings
+    device = host.device
+    lines = [f"Firmware={device.firmware}", f"Model={device.model}", f"MAC={device.mac}"]
     if accounts:
-        regs = app.phone.regs
+        regs = host.registrations
         for acc in enabled_accounts(s):
             status = REG_STATUS.get(regs.get(acc.index, ""), "Registering")
             outgoing = acc.uri.split(":", 1)[1] if acc.uri else ""
@@ -262,26 +268,22 @@ def phonecfg_text(app: "PhoneApp", *, accounts: bool = False, dnd: bool = False,
                       status, outgoing, acc.host, acc.transport_name.upper()]
             lines.append("|".join(f.replace("|", "/").replace("\n", " ") for f in fields))
     if dnd:
-        lines.append(f"DND={int(bool(s['features.dnd.enable']))}")
+        lines.append(f"{DND.phonecfg}={int(DND.on(s))}")
     if fw:
-        for kind, name in (("always", "AlwaysFwd"), ("busy", "BusyFwd"),
-                           ("no_answer", "NoAnswFwd")):
-            lines.append(f"{name}={int(bool(s[f'forward.{kind}.enable']))}")
-            lines.append(f"{name}Target={s[f'forward.{kind}.target']}")
-        lines.append(f"NoAnswFwdRings={s['forward.no_answer.timeout']}")
+        for forward in FORWARDS.values():
+            lines.append(f"{forward.phonecfg}={int(forward.on(s))}")
+            lines.append(f"{forward.phonecfg}Target={forward.target(s)}")
+        lines.append(f"{FORWARDS['no_answer'].phonecfg}Rings={s[NO_ANSWER_TIMEOUT_KEY]}")
     return "\n".join(lines) + "\n"
 
 
-def screen_image(app: "PhoneApp") -> Image.Image:
+def screen_image(host: PhoneHost) -> Image.Image:
     """The current screen, each pixel SCALE x SCALE (nearest neighbour: pixel-exact)."""
-    frame = getattr(app.display, "frame", None)
-    if frame is None:
-        from ..hw.render import render
-        frame = render(app.phone.screen)
+    frame = host.frame()
     return frame.resize((frame.width * SCALE, frame.height * SCALE), Image.Resampling.NEAREST)
 
 
-def screen_png(app: "PhoneApp") -> bytes:
+def screen_png(host: PhoneHost) -> bytes:
     out = io.BytesIO()
-    screen_image(app).save(out, format="PNG")
+    screen_image(host).save(out, format="PNG")
     return out.getvalue()

@@ -17,7 +17,8 @@ Each datagram gets the first of these that applies:
   3. bad or missing headers: 400;
   4. a method other than NOTIFY: 405 with ``Allow: NOTIFY``;
   5. NOTIFY without Event: 400; with another event: 489 with ``Allow-Events``;
-  6. ``features.action_uri.enable = 0``: 403;
+  6. (6-9 are ``core.remote_control.decide``, the ladder HTTP shares)
+     ``features.action_uri.enable = 0``: 403;
   7. ``sip.trust_ctrl = 1`` and the sender's address is not one of an enabled
      account's SIP server or (enabled) outbound proxy: 403;
   8. the user denied this sender on the prompt: 403;
@@ -50,8 +51,8 @@ account, the sender's From URI (``from``), the content type and the body
 (see ``engine.ctrl_tcp``, where such a frame is skipped today). It names the
 sender by the From URI only, which the sender writes itself, so before
 ``sip.trust_ctrl`` could apply to it baresip would have to report the source
-address too. Such a path would share what NOTIFY uses: ``core.trust``'s
-verdict and ``net.remote``.
+address too. Such a path would share what NOTIFY uses:
+``core.remote_control.decide`` and ``net.remote``.
 """
 
 from __future__ import annotations
@@ -62,17 +63,16 @@ import ipaddress
 import logging
 import socket
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from .. import __version__
-from ..core.trust import Verdict, sip_remote_control, sip_server_hosts, source_id
+from ..core.remote_control import Action, RemoteRequest, Source, Transport, Why, decide
+from ..core.trust import sip_server_hosts, source_id
 from ..core.uri import ActionUriError
+from ..host import PhoneHost
 from .remote import ask_user, perform, request_inputs
 from .servlet import FORBIDDEN, parse_query
 from .sip_message import SipRequest, SipSyntaxError, new_tag, parse_request, response
-
-if TYPE_CHECKING:
-    from ..app import PhoneApp
 
 log = logging.getLogger("deskphone.sip_notify")
 
@@ -82,6 +82,7 @@ ANSWER_TTL = 32.0           # seconds a response is kept for retransmissions (64
 MAX_ANSWERS = 1024          # transactions remembered at once; the oldest go first
 MAX_WAITING = 64            # NOTIFYs waiting for a name lookup; beyond that they are dropped
 SERVER = f"deskphone/{__version__}"
+NO_CREDENTIALS = RemoteRequest()    # a NOTIFY carries none
 
 Addr = tuple[Any, ...]      # (host, port) or (host, port, flowinfo, scope_id)
 
@@ -181,10 +182,10 @@ class _Protocol(asyncio.DatagramProtocol):
 class SipNotifyListener:
     """The UDP listener; ``port`` is the port it got (None until started, or if it could not)."""
 
-    def __init__(self, app: "PhoneApp", bind: str, port: int, *,
+    def __init__(self, host: PhoneHost, bind: str, port: int, *,
                  clock: Callable[[], float] = time.monotonic,
                  servers: ServerAddresses | None = None) -> None:
-        self.app = app
+        self.host = host
         self.bind, self.requested_port = bind, port
         self.port: int | None = None
         self.clock = clock
@@ -267,7 +268,7 @@ class SipNotifyListener:
             self._answer(request, 489, addr, f"event {package!r} is not taken here; only {EVENT}",
                          {"Allow-Events": EVENT})
             return
-        settings = self.app.settings
+        settings = self.host.settings
         servers: frozenset[str] | None = frozenset()
         if settings.get("sip.trust_ctrl", False):
             hosts = sip_server_hosts(settings)
@@ -311,25 +312,22 @@ class SipNotifyListener:
 
     def _decide(self, request: SipRequest, addr: Addr, servers: Iterable[str]) -> None:
         """An ACTION-URI request from ``addr``: who may (``core.trust``), then the keys."""
-        settings = self.app.settings
         peer = str(addr[0])
-        verdict = sip_remote_control(settings, peer, frozenset(servers))
-        if verdict is Verdict.DISABLED:
+        decision = decide(Source(Transport.SIP, peer, frozenset(servers)), NO_CREDENTIALS,
+                          self.host.settings)
+        if decision.why is Why.DISABLED:
             self._answer(request, 403, addr,
                          "Action URI is disabled (features.action_uri.enable = 0)")
             return
-        if verdict is Verdict.UNTRUSTED:
+        if decision.why is Why.UNTRUSTED:
             self._answer(request, 403, addr, f"{FORBIDDEN}: not a SIP server of this phone "
                          "(sip.trust_ctrl = 1)")
             return
-        source = source_id(peer)
-        assert source is not None
-        if verdict is Verdict.DENIED:
-            self._answer(request, 403, addr, FORBIDDEN)
-            return
-        if verdict is Verdict.ASK:
-            ask_user(self.app, source, via="SIP NOTIFY")
-            self._answer(request, 403, addr, FORBIDDEN)
+        source = decision.source
+        if decision.action is Action.ASK and source is not None:
+            ask_user(self.host, source, via="SIP NOTIFY")
+        if decision.action is not Action.ACT or source is None:
+            self._answer(request, 403, addr, FORBIDDEN)      # denied, or being asked now
             return
         ctype = (request.get("content-type") or "").split(";", 1)[0].strip().lower()
         if ctype not in CONTENT_TYPES:
@@ -344,11 +342,11 @@ class SipNotifyListener:
         # key=VALUE, as a query would carry it; lines of their own count as '&'.
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         try:
-            inputs = request_inputs(self.app, parse_query("&".join(lines)))
+            inputs = request_inputs(self.host, parse_query("&".join(lines)))
         except ActionUriError as exc:
             self._answer(request, 400, addr, f"Bad request: {exc}")
             return
-        perform(self.app, inputs, via=f"SIP NOTIFY from {source}")
+        perform(self.host, inputs, via=f"SIP NOTIFY from {source}")
         self._answer(request, 200, addr)
 
     # -------------------------------------------------------------- answers

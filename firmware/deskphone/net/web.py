@@ -7,37 +7,33 @@ they come with a remote key or through the login page.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
-
+from ..host import PhoneHost
 from .auth import LoginThrottle
 from .http_server import HttpServer
 from .servlet import Servlet
 from .tls import CertificateError, ensure_certificate, server_context
 from .webui import WebUI
 
-if TYPE_CHECKING:
-    from ..app import PhoneApp
-
 log = logging.getLogger("deskphone.web")
 
 
 class PhoneWeb:
-    def __init__(self, app: "PhoneApp") -> None:
-        self.app = app
+    def __init__(self, host: PhoneHost) -> None:
+        self.host = host
         self.throttle = LoginThrottle()
-        self.ui = WebUI(app, self.throttle)
-        self.servlet = Servlet(app, self.throttle, pages=self.ui.handle)
+        self.ui = WebUI(host, self.throttle)
+        self.servlet = Servlet(host, self.throttle, pages=self.ui.handle)
 
     def install(self, http: HttpServer) -> None:
         self.servlet.install(http.app)
 
     async def start_https(self, http: HttpServer, port: int) -> bool:
         """Add the HTTPS listener; a failure costs a log line, never the phone's start."""
-        app = self.app
+        device = self.host.device
         try:
             cert, key = await ensure_certificate(
-                app.state_dir, f"deskphone-{app.mac}",
-                tuple(a for a in (app.device.ip,) if a))
+                self.host.state_dir, f"deskphone-{device.mac}",
+                tuple(a for a in (device.ip,) if a))
             await http.start_tls(port, server_context(cert, key))
         except (CertificateError, OSError) as exc:
             log.error("HTTPS not available on port %d: %s", port, exc)

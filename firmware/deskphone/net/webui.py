@@ -7,33 +7,32 @@ and a CSRF token in every form that changes something, checked in constant
 time. Until ``static.security.user_password`` is set, no page opens (there is
 no default password) and each says how to set it.
 
-Saving writes the runtime state (``StateStore``) and hands the new settings
-to the phone (``PhoneApp.apply_settings``): it takes effect at once.
+Saving goes through the phone's one ``SettingsWriter`` (``PhoneHost.writer``):
+checked, kept in the runtime state and applied at once. Forgetting a source's
+allow/deny decision is the writer's ``forget``, as it is for the console.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import html
 import logging
 import secrets
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import Callable, Mapping
 
 from aiohttp import web
 
 from ..config.schema import SCHEMA, ACTION_URL_MAX_LEN, parse_value
 from ..core.accounts import enabled_accounts
 from ..core.events import EVENTS
+from ..core.features import FEATURES
 from ..core.trust import decisions, source_id, trust_key
 from ..errors import ConfigError
+from ..host import PhoneHost
 from . import auth
 from .servlet import Params, peer_address, screen_png
-
-if TYPE_CHECKING:
-    from ..app import PhoneApp
 
 log = logging.getLogger("deskphone.webui")
 
@@ -84,9 +83,9 @@ def _e(value: object) -> str:
 
 
 class WebUI:
-    def __init__(self, app: "PhoneApp", throttle: auth.LoginThrottle,
+    def __init__(self, host: PhoneHost, throttle: auth.LoginThrottle,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.app = app
+        self.host = host
         self.throttle = throttle
         self.clock = clock
         self.sessions: dict[str, Session] = {}
@@ -99,7 +98,7 @@ class WebUI:
         p = dict(reversed(query))            # the first value of each name wins
         form = None if form_params is None else dict(reversed(form_params))
         page, q = p.get("p", ""), p.get("q", "load")
-        if auth.admin_account(self.app.settings) is None:
+        if auth.admin_account(self.host.settings) is None:
             return self._page("Web pages closed", f"<p class=err>{_e(auth.HOW_TO_SET)}</p>",
                               status=403, nav=False)
         if page == "login":
@@ -125,7 +124,7 @@ class WebUI:
         if page == "features-remotecontrol":
             return self._remote(session, saved=p.get("saved") == "1")
         if page == "screen":
-            return web.Response(body=screen_png(self.app), content_type="image/png",
+            return web.Response(body=screen_png(self.host), content_type="image/png",
                                 headers={"Cache-Control": "no-store"})
         return self._page("Not found", f"<p class=err>No page {_e(page)!s}.</p>", status=404,
                           session=session)
@@ -163,7 +162,7 @@ class WebUI:
             return self._login_page(jumpto, "Too many wrong passwords: try again in 10 minutes.",
                                     status=401)
         given = auth.Credentials(form.get("username", ""), form.get("pwd", ""))
-        if not auth.check(self.app.settings, given):
+        if not auth.check(self.host.settings, given):
             locked = self.throttle.failed(source, now)
             log.warning("web login from %s: wrong user name or password%s", source,
                         " (locked out for 10 minutes)" if locked else "")
@@ -237,25 +236,20 @@ class WebUI:
                             headers=SECURITY_HEADERS)
 
     def _status(self, session: Session) -> web.Response:
-        app, s = self.app, self.app.settings
-        dev = app.device
+        host, s = self.host, self.host.settings
+        dev = host.device
+        regs = host.registrations
         rows = "".join(
             f"<tr><td>{a.index}</td><td>{_e(a.label)}</td><td>{_e(a.user_name)}</td>"
-            f"<td>{_e(a.host)}</td><td>{_e(app.phone.regs.get(a.index, 'registering'))}</td></tr>"
+            f"<td>{_e(a.host)}</td><td>{_e(regs.get(a.index, 'registering'))}</td></tr>"
             for a in enabled_accounts(s)) or "<tr><td colspan=5>No account enabled</td></tr>"
 
-        def onoff(enable: str, target: str | None) -> str:
-            to = f" -> {s[target]}" if target and s[target] else ""
-            return _e(("on" if s[enable] else "off") + to)
+        def onoff(on: bool, target: str) -> str:
+            return _e(("on" if on else "off") + (f" -> {target}" if target else ""))
         features = "".join(
-            f"<tr><th>{_e(label)}</th><td>{onoff(enable, target)}</td></tr>"
-            for label, enable, target in (
-                ("DND", "features.dnd.enable", None),
-                ("Always forward", "forward.always.enable", "forward.always.target"),
-                ("Busy forward", "forward.busy.enable", "forward.busy.target"),
-                ("No-answer forward", "forward.no_answer.enable", "forward.no_answer.target"),
-                ("Call waiting", "call_waiting.enable", None)))
-        deliveries = list(app.sender.deliveries)[-DELIVERIES_SHOWN:][::-1]
+            f"<tr><th>{_e(f.web_label)}</th><td>{onoff(f.on(s), f.target(s))}</td></tr>"
+            for f in FEATURES)
+        deliveries = list(host.deliveries)[-DELIVERIES_SHOWN:][::-1]
         drows = "".join(
             f"<tr><td>{time.strftime('%H:%M:%S', time.localtime(d.at))}</td>"
             f"<td>{_e(d.event_name)}</td><td>{_e(d.status if d.status is not None else '-')}</td>"
@@ -264,9 +258,9 @@ class WebUI:
             or "<tr><td colspan=6 class=muted>None yet</td></tr>"
         body = f"""
 <img class=screen src="{BASE}?p=screen" alt="The phone's screen" width=256 height=128>
-<table><tr><th>State</th><td id=state>{_e(app.status)}</td></tr>
+<table><tr><th>State</th><td id=state>{_e(host.status)}</td></tr>
 <tr><th>Model</th><td>{_e(dev.model)}</td></tr><tr><th>Firmware</th><td>{_e(dev.firmware)}</td></tr>
-<tr><th>MAC</th><td>{_e(dev.mac)}</td></tr><tr><th>IP</th><td>{_e(app.phone.ip)}</td></tr></table>
+<tr><th>MAC</th><td>{_e(dev.mac)}</td></tr><tr><th>IP</th><td>{_e(host.ip)}</td></tr></table>
 <h2>Accounts</h2><table id=accounts><tr><th>#</th><th>Label</th><th>User</th><th>Server</th>
 <th>Registration</th></tr>{rows}</table>
 <h2>Features</h2><table id=features>{features}</table>
@@ -278,7 +272,7 @@ class WebUI:
     def _action_urls(self, session: Session, *, saved: bool = False,
                      values: Mapping[str, str] | None = None,
                      errors: Mapping[str, str] | None = None) -> web.Response:
-        s = self.app.settings
+        s = self.host.settings
         errors = errors or {}
         rows = []
         for e in EVENTS:
@@ -304,7 +298,7 @@ $callerID, $calledNumber.</p>
 
     async def _save_action_urls(self, form: Mapping[str, str], session: Session
                                 ) -> web.StreamResponse:
-        s = self.app.settings
+        s = self.host.settings
         values: dict[str, str] = {}
         errors: dict[str, str] = {}
         changes: dict[str, object] = {}
@@ -328,7 +322,7 @@ $callerID, $calledNumber.</p>
 
     def _remote(self, session: Session, *, saved: bool = False, error: str = "",
                 limit_ip: str | None = None) -> web.Response:
-        s = self.app.settings
+        s = self.host.settings
         switches = "".join(
             f"<tr><th><label for='{_e(key)}'>{_e(label)}</label></th><td>"
             f"<input type=checkbox id='{_e(key)}' name='{_e(key)}' value=1"
@@ -369,24 +363,18 @@ IPv6.</div></td></tr></table>
                 SCHEMA["features.action_uri_limit_ip"], raw)
         except ConfigError as exc:
             return self._remote(session, error=exc.message, limit_ip=raw)
-        s = self.app.settings
+        s = self.host.settings
         self._apply({k: v for k, v in changes.items() if s[k] != v})
         raise web.HTTPSeeOther(REMOTE_PAGE + "&saved=1")
 
     async def _forget(self, form: Mapping[str, str], session: Session) -> web.StreamResponse:
         source = form.get("source", "")
-        if source in decisions(self.app.settings):
-            self.app.store.discard(trust_key(source))
-            # The files are read in a thread; the runtime state is applied again here,
-            # on the loop, so a change made meanwhile is not lost.
-            settings = await asyncio.to_thread(self.app.reload_settings)
-            self.app.apply_settings(settings.with_overrides(self.app.store.snapshot()))
+        if await self.host.writer.forget([trust_key(source)]):
             log.info("web page: decision about %s forgotten", source)
         raise web.HTTPSeeOther(REMOTE_PAGE + "&saved=1")
 
     def _apply(self, changes: Mapping[str, object]) -> None:
         if not changes:
             return
-        self.app.store.update(changes)          # checks every value; all or nothing
-        self.app.apply_settings(self.app.settings.with_overrides(changes))
+        self.host.writer.update(changes)        # checks every value; all or nothing
         log.info("web page: saved %s", ", ".join(sorted(changes)))
