@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from deskphone.core import inputs as ins
-from deskphone.engine.baresip import (BaresipCall, BaresipEngine, Timing, close_reason,
-                                      dial_uri)
+from deskphone.engine.baresip import BaresipEngine, Timing, dial_uri
+from deskphone.engine.baresip_events import BaresipCall, close_reason
 from deskphone.engine.baresip_version import capabilities, detect_version, parse_version
 from support.needs import unavailable
 

@@ -239,3 +239,31 @@ def write_config_dir(directory: Path, config: BaresipConfig, accounts: list[Acco
     # mkstemp makes the temp file 0600, and the rename keeps that: passwords stay private.
     atomic_write_text(directory / "config", config.render())
     atomic_write_text(directory / "accounts", render_accounts(accounts))
+
+
+@dataclass(frozen=True)
+class LaunchConfig:
+    """What one start of baresip is configured with, from the settings and the board."""
+    config: BaresipConfig
+    accounts: list[AccountLine]
+    problems: dict[int, str]            # account -> why baresip cannot take it
+
+
+def launch_config(settings: Mapping[str, object], *, sound: Mapping[str, object],
+                  simulated: bool, bind: str, runtime_dir: Path, module_dir: str,
+                  ctrl_port: int) -> LaunchConfig:
+    """The configuration of the next start; raises BaresipConfigError for a bad [sound]."""
+    devices = sound_devices(sound, simulated)
+    lines, problems = account_lines(settings)
+    bind = bind if bind not in ("", "0.0.0.0", "::") else ""
+    host = f"[{bind}]" if ":" in bind else bind
+    port = int(settings.get("sip.listen_port", 5060))  # type: ignore[arg-type]
+    rtp = (int(settings.get("network.port.min_rtpport", 11780)),  # type: ignore[arg-type]
+           int(settings.get("network.port.max_rtpport", 12780)))  # type: ignore[arg-type]
+    config = BaresipConfig(
+        sip_listen=f"{host or '0.0.0.0'}:{port}", ctrl_port=ctrl_port, module_dir=module_dir,
+        net_interface=bind or None, player=str(devices["player"]),
+        source=str(devices["source"]), alert=str(devices["alert"]),
+        srate=devices.get("srate"), channels=devices.get("channels"),  # type: ignore[arg-type]
+        rtp_ports=(min(rtp), max(rtp)), sounds_dir=str(runtime_dir / "sounds"))
+    return LaunchConfig(config, lines, problems)
