@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from deskphone.core import inputs as ins
+from deskphone.core.features import DND, FEATURES
 from deskphone.core.uri import ActionUriError, account_for_uri, parse_key, parse_request
 from deskphone.errors import DeskphoneError
 
@@ -130,3 +131,16 @@ def test_parse_request_forms(params, inputs):
 def test_parse_request_without_a_key():
     with pytest.raises(ActionUriError, match="no key="):
         parse_request({"foo": "bar"})
+
+
+@pytest.mark.parametrize("feature", [f for f in FEATURES if f is DND or f.forward_kind],
+                         ids=lambda f: f.name)
+def test_the_feature_tables_uri_stems_switch_each_feature(feature):
+    """The <stem>On / <stem>Off values are the feature table's, in any case."""
+    if feature is DND:
+        assert parse_key(f"{feature.uri}On") == [ins.SetDnd(True)]
+        assert parse_key(f"{feature.uri.lower()}off") == [ins.SetDnd(False)]
+        return
+    kind = feature.forward_kind
+    assert parse_key(f"{feature.uri}On=123") == [ins.SetForward(kind, True, "123")]
+    assert parse_key(f"{feature.uri.upper()}OFF") == [ins.SetForward(kind, False)]

@@ -27,6 +27,7 @@ from typing import Mapping
 from ..errors import DeskphoneError
 from . import inputs as ins
 from .accounts import MAX_ACCOUNTS, account, enabled_accounts
+from .features import DND, FORWARDS
 from .keys import MAX_LINE_KEYS
 
 MAX_KEYS = 64            # keys in one request: a key sequence, not a script
@@ -52,8 +53,6 @@ _PLAIN: dict[str, ins.Input] = {
     "REBOOT": ins.RequestRestart(reset=False),
     "RESET": ins.RequestRestart(reset=True),
     "AUTOP": ins.RequestAutoProvision(),
-    "DNDON": ins.SetDnd(True),
-    "DNDOFF": ins.SetDnd(False),
     "OFFHOOK": ins.HookChanged(True),
     "ONHOOK": ins.HookChanged(False),
     "ANSWER": ins.Answer(),
@@ -62,9 +61,11 @@ _PLAIN: dict[str, ins.Input] = {
     "CANCEL": ins.EndCall(),
     "HOLD": ins.SetHold(True),
     "UNHOLD": ins.SetHold(False),
-    "ALWAYSFWDOFF": ins.SetForward("always", False),
-    "BUSYFWDOFF": ins.SetForward("busy", False),
-    "NOANSWFWDOFF": ins.SetForward("no_answer", False),
+    # The feature switches' <stem>On / <stem>Off, named as the feature table names them
+    # (a forward's On takes its target: _FORWARD_ON).
+    f"{DND.uri.upper()}ON": ins.SetDnd(True),
+    f"{DND.uri.upper()}OFF": ins.SetDnd(False),
+    **{f"{f.uri.upper()}OFF": ins.SetForward(kind, False) for kind, f in FORWARDS.items()},
 }
 
 # VALUE:<call-id> forms (the id as sent in $call_id).
@@ -75,7 +76,7 @@ _WITH_CALL_ID = {
     "UNHOLD": lambda cid: ins.SetHold(False, cid),
 }
 
-_FORWARD_ON = {"ALWAYSFWDON": "always", "BUSYFWDON": "busy", "NOANSWFWDON": "no_answer"}
+_FORWARD_ON = {f"{f.uri.upper()}ON": kind for kind, f in FORWARDS.items()}
 
 
 def _clean(text: str, what: str) -> str:
