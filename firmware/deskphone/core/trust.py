@@ -1,9 +1,10 @@
 """Who may remote-control the phone: the trusted-source list and the per-source decision.
 
-Pure: no sockets, no clock. The servlet (and the SIP NOTIFY listener) give it
-the TCP peer address as the socket reports it and the effective settings, and
-act on the ``Verdict``. Only the peer address counts: a header such as
-``X-Forwarded-For`` is written by the client and proves nothing.
+Pure: no sockets, no clock. ``core.remote_control.decide`` (the one ladder the
+servlet and the SIP NOTIFY listener share) asks it for the ``Verdict`` on a
+peer address as the socket reports it, under the effective settings. Only the
+peer address counts: a header such as ``X-Forwarded-For`` is written by the
+client and proves nothing.
 
 ``features.action_uri_limit_ip`` (Yealink): blank = nobody (the default),
 ``any`` = everybody, else a comma list of addresses with ``*`` per IPv4 octet
