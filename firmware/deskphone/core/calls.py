@@ -21,6 +21,10 @@ The transitions of ``Call.state``: an outgoing call is CALLING until the engine
 places it, RINGBACK until answered, then CONNECTED; an incoming call is
 RINGING until answered (CONNECTED) or gone. A call leaves ``state.calls``
 when it ends, in any state.
+
+Leaving the dial buffer (``cancel_dial``) is here rather than with the other
+dialing in ``controls``: CALLEND reaches it too, and a transfer being dialled
+gives its held call back.
 """
 
 from __future__ import annotations
@@ -340,7 +344,7 @@ def on_call_incoming(step: Step, inp: ins.CallIncoming) -> None:
     step.emit("incoming_call", call)
     no_answer = FORWARDS["no_answer"]
     if no_answer.on(settings) and no_answer.target(settings):
-        rings = int(state.setting(NO_ANSWER_TIMEOUT_KEY, 2))  # type: ignore[arg-type]
+        rings = state.number(NO_ANSWER_TIMEOUT_KEY, 2)
         step.timer(f"noanswer:{call.ref}", rings * RING_SECONDS)
 
 

@@ -35,7 +35,7 @@ SOFT_KEYS = {
 def on_hook_changed(step: Step, inp: ins.HookChanged) -> None:
     state = step.state
     state.raw_hook = inp.off_hook
-    debounce_ms = int(state.setting("deskphone.hook.debounce_ms", 0))  # type: ignore[arg-type]
+    debounce_ms = state.number("deskphone.hook.debounce_ms", 0)
     if debounce_ms <= 0:
         if inp.off_hook != state.hook_off:
             apply_hook(step, inp.off_hook)

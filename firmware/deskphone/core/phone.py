@@ -15,7 +15,7 @@ any other type is refused with ``UnknownInput``.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Generic, Mapping, TypeVar, overload
 
 from ..errors import UnknownInput
 from . import calls, controls, feature_control, lifecycle, outputs, sound_model
@@ -88,44 +88,52 @@ HANDLERS: dict[type, Handler] = {
 }
 
 
-class _FromState:
+T = TypeVar("T")
+
+
+class _FromState(Generic[T]):
     """A Phone attribute that is the state's attribute of the same name."""
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
-    def __get__(self, phone: "Phone | None", owner: type) -> Any:
+    @overload
+    def __get__(self, phone: None, owner: type) -> "_FromState[T]": ...
+    @overload
+    def __get__(self, phone: "Phone", owner: type) -> T: ...
+
+    def __get__(self, phone: "Phone | None", owner: type) -> "T | _FromState[T]":
         if phone is None:
             return self
-        return getattr(phone.state, self.name)
+        return getattr(phone.state, self.name)  # type: ignore[no-any-return]
 
-    def __set__(self, phone: "Phone", value: Any) -> None:
+    def __set__(self, phone: "Phone", value: T) -> None:
         setattr(phone.state, self.name, value)
 
 
 class Phone:
     # What other modules and tests read of the phone, kept in ``self.state``.
-    settings: Mapping[str, object] = _FromState()   # type: ignore[assignment]
-    device: DeviceInfo = _FromState()               # type: ignore[assignment]
-    ip: str = _FromState()                          # type: ignore[assignment]
-    started: bool = _FromState()                    # type: ignore[assignment]
-    hook_off: bool = _FromState()                   # type: ignore[assignment]
-    audio: str | None = _FromState()                # type: ignore[assignment]
-    dial: DialBuffer | None = _FromState()          # type: ignore[assignment]
-    calls: list[Call] = _FromState()                # type: ignore[assignment]
-    focus: str | None = _FromState()                # type: ignore[assignment]
-    menu: Menu | None = _FromState()                # type: ignore[assignment]
-    prompts: list[str] = _FromState()               # type: ignore[assignment]
-    regs: dict[int, str] = _FromState()             # type: ignore[assignment]
-    engine_up: bool = _FromState()                  # type: ignore[assignment]
-    missing: dict[str, str] = _FromState()          # type: ignore[assignment]
-    missed: int = _FromState()                      # type: ignore[assignment]
-    last_number: str = _FromState()                 # type: ignore[assignment]
-    volume: int = _FromState()                      # type: ignore[assignment]
-    show_volume: bool = _FromState()                # type: ignore[assignment]
-    message: str = _FromState()                     # type: ignore[assignment]
-    now: float = _FromState()                       # type: ignore[assignment]
-    progress: tuple[str, str] | None = _FromState()  # type: ignore[assignment]
+    settings = _FromState[Mapping[str, object]]()
+    device = _FromState[DeviceInfo]()
+    ip = _FromState[str]()
+    started = _FromState[bool]()
+    hook_off = _FromState[bool]()
+    audio = _FromState[str | None]()
+    dial = _FromState[DialBuffer | None]()
+    calls = _FromState[list[Call]]()
+    focus = _FromState[str | None]()
+    menu = _FromState[Menu | None]()
+    prompts = _FromState[list[str]]()
+    regs = _FromState[dict[int, str]]()
+    engine_up = _FromState[bool]()
+    missing = _FromState[dict[str, str]]()
+    missed = _FromState[int]()
+    last_number = _FromState[str]()
+    volume = _FromState[int]()
+    show_volume = _FromState[bool]()
+    message = _FromState[str]()
+    now = _FromState[float]()
+    progress = _FromState[tuple[str, str] | None]()
 
     def __init__(self, settings: Mapping[str, object], device: DeviceInfo) -> None:
         self.state = PhoneState(settings=settings, device=device, ip=device.ip)

@@ -67,7 +67,7 @@ def _icons(phone: PhoneState) -> list[str]:
 def build_screen(phone: PhoneState, now: float) -> Screen:
     """The screen for the state ``phone`` at ``now``."""
     screen = _base_screen(phone, now)
-    extra = {}
+    extra: dict[str, object] = {}
     if phone.show_volume:
         extra["bar"] = phone.volume
     if phone.message:
@@ -80,7 +80,7 @@ def build_screen(phone: PhoneState, now: float) -> Screen:
         extra["lines"] = (screen.lines + ("", "", ""))[:2] + (problem,)
         extra["status"] = f"{screen.status} ({problem})"
     if extra:
-        screen = replace(screen, **extra)
+        screen = replace(screen, **extra)  # type: ignore[arg-type]
     return screen
 
 

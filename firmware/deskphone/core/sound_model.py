@@ -142,7 +142,7 @@ def confirm(step: Step) -> None:
 
 
 def start_progress(step: Step, tone: str, route: str | None) -> None:
-    delay = int(step.state.setting("features.busy_tone_delay", 3))  # type: ignore[arg-type]
+    delay = step.state.number("features.busy_tone_delay", 3)
     if route is None or delay <= 0:
         return
     step.state.progress = (tone, route)

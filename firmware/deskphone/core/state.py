@@ -130,6 +130,11 @@ class PhoneState:
     def setting(self, key: str, default: object) -> object:
         return self.settings.get(key, default)
 
+    def number(self, key: str, default: int) -> int:
+        """A whole-number setting (levels, delays, counts)."""
+        value = self.settings.get(key, default)
+        return int(value) if isinstance(value, (int, float, str)) else default
+
     def new_ref(self) -> str:
         self.refs += 1
         return f"c{self.refs}"
@@ -163,4 +168,4 @@ class PhoneState:
 
     def volume_level(self, context: str) -> int:
         """The stored level (0..15) of a volume context (``VOLUME_CONTEXTS``)."""
-        return int(self.setting(f"deskphone.volume.{context}", DEFAULT_VOLUME))  # type: ignore[arg-type]
+        return self.number(f"deskphone.volume.{context}", DEFAULT_VOLUME)
