@@ -59,9 +59,9 @@ class SimEngine:
 
     def execute(self, command: EngineCommand) -> None:
         self.log.append(command)
-        handler = getattr(self, "_do_" + type(command).__name__, None)
+        handler = _COMMANDS.get(type(command))
         if handler is not None and self.up:
-            handler(command)
+            handler(self, command)
 
     # ----------------------------------------------------- far-end controls
 
@@ -109,7 +109,7 @@ class SimEngine:
 
     # ------------------------------------------------------------ commands
 
-    def _do_EngineRegister(self, cmd: fx.EngineRegister) -> None:
+    def _register(self, cmd: fx.EngineRegister) -> None:
         acc = account(self._settings(), cmd.account)
         if not cmd.enabled:
             self._send(ins.RegState(cmd.account, "unregistered"))
@@ -120,7 +120,7 @@ class SimEngine:
         else:
             self._send(ins.RegState(cmd.account, "registered"))
 
-    def _do_EngineDial(self, cmd: fx.EngineDial) -> None:
+    def _dial(self, cmd: fx.EngineDial) -> None:
         call_id = self._new_id()
         ext = self.pbx.extension(cmd.number)
         self.calls[call_id] = SimCall(call_id, "out", cmd.number)
@@ -134,26 +134,26 @@ class SimEngine:
             if ext.behaviour == "answer":
                 self._later(self.pbx.answer_delay, self.remote_answer, call_id)
 
-    def _do_EngineAnswer(self, cmd: fx.EngineAnswer) -> None:
+    def _answer(self, cmd: fx.EngineAnswer) -> None:
         if cmd.call_id in self.calls:
             self.calls[cmd.call_id].state = "connected"
 
-    def _do_EngineHangup(self, cmd: fx.EngineHangup) -> None:
+    def _hangup(self, cmd: fx.EngineHangup) -> None:
         self.calls.pop(cmd.call_id, None)
 
-    def _do_EngineForward(self, cmd: fx.EngineForward) -> None:
+    def _forward(self, cmd: fx.EngineForward) -> None:
         self.calls.pop(cmd.call_id, None)
 
-    def _do_EngineHold(self, cmd: fx.EngineHold) -> None:
+    def _hold(self, cmd: fx.EngineHold) -> None:
         if cmd.call_id in self.calls:
             self.calls[cmd.call_id].state = "held" if cmd.on else "connected"
 
-    def _do_EngineTransfer(self, cmd: fx.EngineTransfer) -> None:
+    def _blind_transfer(self, cmd: fx.EngineTransfer) -> None:
         behaviour = self.pbx.extension(cmd.target).behaviour
         ok = behaviour in ("answer", "no-answer")
         self._later(0.05, self._transfer_done, cmd.call_id, ok, () if ok else (behaviour,))
 
-    def _do_EngineAttendedTransfer(self, cmd: fx.EngineAttendedTransfer) -> None:
+    def _attended_transfer(self, cmd: fx.EngineAttendedTransfer) -> None:
         ok = cmd.call_id in self.calls and cmd.target_call_id in self.calls
         self._later(0.05, self._transfer_done, cmd.call_id, ok, (cmd.target_call_id,) if ok else ())
 
@@ -202,3 +202,17 @@ class SimEngine:
     def _send(self, inp: ins.Input, force: bool = False) -> None:
         if self._post is not None and (self.up or force):
             self._post(inp)
+
+
+# From the core's effect type to what the simulated PBX does; the others (mute, DTMF,
+# audio route) change nothing a far end here could notice.
+_COMMANDS: dict[type, Callable[[SimEngine, EngineCommand], None]] = {
+    fx.EngineRegister: SimEngine._register,                   # type: ignore[dict-item]
+    fx.EngineDial: SimEngine._dial,                           # type: ignore[dict-item]
+    fx.EngineAnswer: SimEngine._answer,                       # type: ignore[dict-item]
+    fx.EngineHangup: SimEngine._hangup,                       # type: ignore[dict-item]
+    fx.EngineForward: SimEngine._forward,                     # type: ignore[dict-item]
+    fx.EngineHold: SimEngine._hold,                           # type: ignore[dict-item]
+    fx.EngineTransfer: SimEngine._blind_transfer,             # type: ignore[dict-item]
+    fx.EngineAttendedTransfer: SimEngine._attended_transfer,  # type: ignore[dict-item]
+}
