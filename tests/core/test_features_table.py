@@ -124,3 +124,14 @@ def test_the_dnd_led_follows_the_switch():
     phone = started()
     assert fx.SetLed("dnd", "on") in phone.handle(ins.SetDnd(True), 1001.0)
     assert fx.SetLed("dnd", "off") in phone.handle(ins.SetDnd(False), 1002.0)
+
+
+def test_the_idle_dnd_soft_key_switches_the_dnd_row():
+    dnd = next(f for f in FEATURES if f.name == "dnd")
+    phone = started()
+    assert phone.screen.softkeys[0] == "DND"
+    out = phone.handle(ins.KeyPress("F1"), 1001.0)
+    assert events(out) == [dnd.event_for(True)] and persisted(out) == [(dnd.key, True)]
+    assert dnd.icon in phone.screen.icons
+    out = phone.handle(ins.KeyPress("F1", remote=True), 1002.0)
+    assert events(out) == [dnd.event_for(False)] and persisted(out) == [(dnd.key, False)]
