@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from . import MODEL, __version__, logs
 from .config.board import Board
 from .config.board_console import console_settings
+from .config.board_input import DeviceMatch
 from .config.board_sound import parse_sound
 from .config.layers import load_layers
 from .config.schema import SCHEMA
@@ -203,7 +204,10 @@ class PhoneApp:
         loop = asyncio.get_running_loop()
 
         def from_thread(inp: ins.Input) -> None:     # for the display's worker thread
-            loop.call_soon_threadsafe(post, inp)
+            try:
+                loop.call_soon_threadsafe(post, inp)
+            except RuntimeError:
+                pass        # the loop is closed: the phone stopped while the display worked
 
         def touched(inp: ins.Input) -> None:         # a person at the phone wakes the display
             poke = getattr(self.display, "poke", None)

@@ -76,14 +76,17 @@ class Terminal:
                                  log_commands=False)
 
     async def run(self) -> None:
+        # No terminal or pipe on stdin (a service, /dev/null): nothing to read, and no
+        # reason to stop either; the phone runs until a signal or `quit` ends it. (The
+        # end of a pipe that was read is the user's `quit`.)
         if not _readable_by_the_loop(sys.stdin):
-            return          # no terminal or pipe on stdin (a service, /dev/null): nothing to read
+            await asyncio.Event().wait()
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader()
         try:
             await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
         except (ValueError, OSError):
-            return          # no usable stdin (a service, or closed): nothing to read
+            await asyncio.Event().wait()
         while not reader.at_eof():
             line = (await reader.readline()).decode(errors="replace").strip()
             if line:
