@@ -125,7 +125,8 @@ async def main() -> None:
             got = numbers(hits)
             rss_after = rss_mb()
             # The old behaviour, one request at a time: 10 events, scaled to the burst.
-            app.settings = app.settings.with_overrides({"deskphone.action_url.max_in_flight": 1})
+            app.writer.settings = app.settings.with_overrides(
+                {"deskphone.action_url.max_in_flight": 1})
             await world.ask("clear")
             t0 = time.monotonic()
             for n in range(10):

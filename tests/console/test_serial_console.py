@@ -14,6 +14,7 @@ from deskphone.core.trust import trust_key
 from deskphone.errors import ConfigError
 from support.phone import settle, start_phone
 from support.pty_terminal import PtyTerminal
+from support.waiting import until
 
 PROMPT = "deskphone> "
 
@@ -219,9 +220,8 @@ def test_a_login_console_through_a_symlink_is_found(tmp_path):
 async def test_the_port_going_away_does_not_stop_the_phone(console, receiver, caplog):
     phone, line = console
     line.close_master()                                    # the cable is pulled
-    async with asyncio.timeout(3):
-        while not any("went away" in r.getMessage() for r in caplog.records):
-            await asyncio.sleep(0.05)
+    await until(lambda: any("went away" in r.getMessage() for r in caplog.records), 3,
+                "'went away' in the log")
     phone.keypad.press("F1")                               # the phone goes on
     await receiver.wait("dnd_on")
 

@@ -19,6 +19,7 @@ from PIL import Image
 
 from deskphone.hw.render import render
 from support.phone import settle, start_phone
+from support.waiting import until
 
 PASSWORD = "Sesame-42"
 REMOTE = f"""\
@@ -286,10 +287,9 @@ async def test_reset_clears_the_runtime_state_then_restarts(tmp_path, receiver):
 @covers("AutoP")
 async def test_autop_runs_auto_provisioning(remote):
     await key(remote, "AutoP")
-    for _ in range(50):                           # no server configured: it fails at once
-        if "Provisioning failed" in remote.display.screen.lines:
-            break
-        await asyncio.sleep(0.02)
+    # No server configured: it fails at once.
+    await until(lambda: "Provisioning failed" in remote.display.screen.lines, 1.0,
+                "the provisioning failure on the screen")
     assert "Provisioning failed" in remote.display.screen.lines
 
 

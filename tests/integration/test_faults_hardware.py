@@ -28,6 +28,7 @@ from deskphone.hw import display_luma, keypad_evdev  # noqa: E402
 from deskphone.hw.render import render  # noqa: E402
 from support.evdev_node import FakeInputBus  # noqa: E402
 from support.oled import FakeSMBus, PanelRam  # noqa: E402
+from support.waiting import until  # noqa: E402
 
 HARDWARE = """
 [display]
@@ -40,15 +41,6 @@ device = { name = "matrix-keypad" }
 keymaps = ["matrix-keypad", "buttons"]
 rescan_ms = 100
 """
-
-
-async def until(condition, timeout: float, what: str) -> None:
-    try:
-        async with asyncio.timeout(timeout):
-            while not condition():
-                await asyncio.sleep(0.01)
-    except TimeoutError:
-        raise AssertionError(f"{what} did not happen within {timeout} s") from None
 
 
 async def test_display_and_keypad_vanish_and_return_while_a_call_goes_on(

@@ -16,7 +16,6 @@ import sys
 import time
 
 import pytest
-from aiohttp import web
 
 from support import netns
 from support.phone import BOARD, write_config
@@ -26,23 +25,6 @@ REASON = netns.unavailable()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=f"no network namespaces: {REASON}")
 
 SERVER = "203.0.113.5"          # TEST-NET-3, only ever routed to the namespace's dummy interface
-
-
-class ReceiverOn(Receiver):
-    """The test Receiver, on a listening socket made elsewhere (inside the namespace)."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        super().__init__()
-        self._sock = sock
-
-    async def start(self) -> "ReceiverOn":
-        app = web.Application()
-        app.router.add_get("/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        await web.SockSite(self._runner, self._sock).start()
-        self.port = self._sock.getsockname()[1]
-        return self
 
 
 @pytest.fixture
@@ -81,7 +63,7 @@ async def test_the_phone_fires_ip_changed_with_the_new_address(ns, tmp_path):
     listener = ns.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     listener.listen()
-    receiver = await ReceiverOn(listener).start()
+    receiver = await Receiver(sock=listener).start()  # served inside the namespace
     board = tmp_path / "board.toml"
     board.write_text(BOARD.format(password=""))
     write_config(tmp_path / "config", receiver.base, extra=(

@@ -21,6 +21,7 @@ from aiohttp import web
 from deskphone.config.store import StateStore
 from support.daemon import PhoneProcess
 from support.phone import BOARD, write_config
+from support.waiting import until
 
 TRUSTED = ("features.action_uri_limit_ip = 127.0.0.1\n"
            "features.show_action_uri_option = 0\n")
@@ -89,9 +90,7 @@ async def test_sigterm_during_a_burst_of_action_urls_to_a_hanging_receiver(tmp_p
         await receiver.wait("setup_completed")
         for n in range(40):                         # 40 events: 8 in flight, the rest queued
             assert await key(phone, "DNDOn" if n % 2 == 0 else "DNDOff") == 200
-        async with asyncio.timeout(5):
-            while len(writers) < 8:
-                await asyncio.sleep(0.01)
+        await until(lambda: len(writers) >= 8, 5, "8 requests in flight")
         took = await terminate(phone)
     finally:
         phone.kill()

@@ -19,6 +19,7 @@ from deskphone.core.tones import dtmf_pair
 from support.phone import settle, start_phone
 from support.sound_lab import amplitude, board_section, on_intervals
 from support.sound_lab_fixtures import sound_lab, sound_plugin  # noqa: F401
+from support.waiting import until
 
 RATE = 16000
 
@@ -36,13 +37,6 @@ async def sound_phone(tmp_path, receiver, country: str, extra: str = LOUD) -> Ph
 def intervals(lab, device: str, freq: float, threshold: float = 0.03, win: float = 0.02):
     return [iv for rec in lab.recordings(device)
             for iv in on_intervals(rec, freq, threshold, win)]
-
-
-async def wait_until(condition, timeout: float = 5.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} did not happen within {timeout} s"
-        await asyncio.sleep(0.02)
 
 
 def at(lab, device: str, t0: float, t1: float) -> np.ndarray:
@@ -185,24 +179,24 @@ async def test_volume_keys_set_the_mixer_and_survive_a_restart(sound_lab, tmp_pa
     try:
         for _ in range(3):
             app.keypad.press("VOLUME_DOWN")                          # idle: key tones, 8 -> 5
-        await wait_until(lambda: sound_lab.control("Speaker Playback Volume") == [85],
+        await until(lambda: sound_lab.control("Speaker Playback Volume") == [85],
                          what="speaker at level 5")
         assert app.display.screen.bar == 5
         app.hook.lift()
         app.keypad.press("VOLUME_UP")
         app.keypad.press("VOLUME_UP")                                # handset 8 -> 10
-        await wait_until(lambda: sound_lab.control("Handset Playback Volume") == [170],
+        await until(lambda: sound_lab.control("Handset Playback Volume") == [170],
                          what="handset at level 10")
         app.hook.hang_up()
         app.engine.incoming("300", "Bob")
         await receiver.wait("incoming_call")
-        await wait_until(lambda: sound_lab.control("Speaker Playback Volume") == [136],
+        await until(lambda: sound_lab.control("Speaker Playback Volume") == [136],
                          what="the ringer's own level (8)")
         app.keypad.press("VOLUME_UP")                                # ringing: ring 8 -> 9
-        await wait_until(lambda: sound_lab.control("Speaker Playback Volume") == [153],
+        await until(lambda: sound_lab.control("Speaker Playback Volume") == [153],
                          what="ring at level 9")
         app.keypad.press("X")
-        await wait_until(lambda: sound_lab.control("Speaker Playback Volume") == [85],
+        await until(lambda: sound_lab.control("Speaker Playback Volume") == [85],
                          what="back to the key tone level")
     finally:
         await app.stop()
@@ -215,7 +209,7 @@ async def test_volume_keys_set_the_mixer_and_survive_a_restart(sound_lab, tmp_pa
                      tmp_path / "state", bind="127.0.0.1", http_port=0, https_port=0)
     await again.start()
     try:
-        await wait_until(lambda: sound_lab.control("Handset Playback Volume") == [170]
+        await until(lambda: sound_lab.control("Handset Playback Volume") == [170]
                          and sound_lab.control("Speaker Playback Volume") == [85],
                          what="levels restored at start")
         again.keypad.press("VOLUME_UP")

@@ -6,6 +6,8 @@ import base64
 
 from aiohttp import web
 
+from .http_server import LocalHttpServer
+
 
 class ProvServer:
     """Serves ``files`` under /prov/, asking for basic auth when ``auth`` is set."""
@@ -16,21 +18,16 @@ class ProvServer:
         self.requests: list[tuple[str, str | None]] = []
         self.redirects: dict[str, str] = {}      # name -> Location of a 302
         self.port = 0
-        self._runner: web.AppRunner | None = None
-
-    async def __aenter__(self) -> "ProvServer":
         app = web.Application()
         app.router.add_get("/prov/{name}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._server = LocalHttpServer(app)
+
+    async def __aenter__(self) -> "ProvServer":
+        self.port = (await self._server.start()).port
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        assert self._runner is not None
-        await self._runner.cleanup()
+        await self._server.stop()
 
     @property
     def url(self) -> str:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from dataclasses import dataclass
 
 from aiohttp import web
+
+from .http_server import LocalHttpServer
 
 
 @dataclass
@@ -23,12 +26,16 @@ class Hit:
 
 
 class Receiver:
-    def __init__(self) -> None:
+    """``sock``: a listening socket made elsewhere (inside a network namespace) to serve on."""
+
+    def __init__(self, sock: socket.socket | None = None) -> None:
         self.hits: list[Hit] = []
         self._new = asyncio.Condition()
         self._consumed = 0
         self.port = 0
-        self._runner: web.AppRunner | None = None
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", self._handle)
+        self._server = LocalHttpServer(app, sock=sock)
         self.delay = 0.0
         self.status = 200
 
@@ -37,18 +44,11 @@ class Receiver:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> "Receiver":
-        app = web.Application()
-        app.router.add_get("/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = (await self._server.start()).port
         return self
 
     async def stop(self) -> None:
-        if self._runner:
-            await self._runner.cleanup()
+        await self._server.stop()
 
     async def _handle(self, request: web.Request) -> web.Response:
         from urllib.parse import parse_qs

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-T = 10.0            # generous: a loaded 2-core machine, real processes
+from .waiting import TIMEOUT as T     # generous: a loaded 2-core machine, real processes
+from .waiting import until  # noqa: F401  (the SIP lab tests wait with it)
 
 
 def is_from(user: str):
@@ -31,17 +32,6 @@ async def alice_calls(phone, receiver, alice):
     ringing = await alice.wait("CALL_RINGING", after=mark)
     assert hit["call_id"] == ringing["id"]
     return ringing["id"], hit
-
-
-async def until(condition, timeout: float = T, what: str = "condition") -> None:
-    """Wait (polling the loop, not sleeping a fixed time) until ``condition()`` holds."""
-    import asyncio
-    try:
-        async with asyncio.timeout(timeout):
-            while not condition():
-                await asyncio.sleep(0.01)
-    except TimeoutError:
-        raise AssertionError(f"{what} did not happen within {timeout} s") from None
 
 
 async def audio_direction(far, call_id: str, want: str, timeout: float = T) -> None:
