@@ -30,8 +30,12 @@ import asyncio
 import json
 import sys
 import time
+from pathlib import Path
 
 from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))     # tests/, for support/
+from support.http_server import LocalHttpServer  # noqa: E402
 
 
 def emit(obj: dict) -> None:
@@ -45,20 +49,21 @@ class World:
         self.report = False
         self.delay = 0.0
         self.arrived = asyncio.Event()
-        self.runners: list[web.AppRunner] = []
+        self.servers: list[LocalHttpServer] = []
 
     async def start_receiver(self) -> int:
         app = web.Application()
         app.router.add_get("/{tail:.*}", self.handle)
         return await self._serve(app)
 
-    async def _serve(self, app: web.Application, host: str = "127.0.0.1") -> int:
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await runner.setup()
-        site = web.TCPSite(runner, host, 0, backlog=1024)
-        await site.start()
-        self.runners.append(runner)
-        return runner.addresses[0][1]
+    async def _serve(self, app: web.Application) -> int:
+        server = await LocalHttpServer(app, backlog=1024).start()
+        self.servers.append(server)
+        return server.port
+
+    async def close(self) -> None:
+        for server in self.servers:
+            await server.stop()
 
     async def handle(self, request: web.Request) -> web.Response:
         t = time.monotonic_ns()
@@ -271,8 +276,7 @@ async def main() -> None:
             emit(await flood(**cmd))
         elif what == "quit":
             break
-    for runner in world.runners:
-        await runner.cleanup()
+    await world.close()
 
 
 async def bare() -> None:
@@ -288,8 +292,7 @@ async def bare() -> None:
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     await reader.read()                 # until stdin closes
-    for runner in world.runners:
-        await runner.cleanup()
+    await world.close()
 
 
 if __name__ == "__main__":

@@ -16,9 +16,11 @@ from aiohttp import web
 
 
 class LocalHttpServer:
-    def __init__(self, app: web.Application, *, sock: socket.socket | None = None) -> None:
+    def __init__(self, app: web.Application, *, sock: socket.socket | None = None,
+                 backlog: int = 128) -> None:
         self.app = app
         self._sock = sock
+        self._backlog = backlog         # the benchmarks' load opens hundreds of connections at once
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -31,9 +33,9 @@ class LocalHttpServer:
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=0.1)
         await self._runner.setup()
         if self._sock is not None:
-            site: web.BaseSite = web.SockSite(self._runner, self._sock)
+            site: web.BaseSite = web.SockSite(self._runner, self._sock, backlog=self._backlog)
         else:
-            site = web.TCPSite(self._runner, "127.0.0.1", 0)
+            site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=self._backlog)
         await site.start()
         server = site._server
         assert server is not None and server.sockets       # type: ignore[union-attr]
