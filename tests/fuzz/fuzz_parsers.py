@@ -64,11 +64,11 @@ def make_checks(m):
         "account.1.sip_server.1.address": "pbx.test",
         "account.2.enable": True, "account.2.user_name": "1006",
         "account.2.sip_server.1.address": "10.3.5.199"})
-    app = SimpleNamespace(board=SimpleNamespace(line_keys=2), settings=settings)
+    host = SimpleNamespace(device=SimpleNamespace(line_keys=2), settings=settings)
 
     def keys(params) -> None:
         try:
-            inputs = m.remote.request_inputs(app, params)
+            inputs = m.remote.request_inputs(host, params)
         except m.ActionUriError as exc:
             assert str(exc) and "\n" not in str(exc), repr(str(exc))
             return
