@@ -5,7 +5,8 @@ at the lab's kamailio 5.6 (tests/support/sip_lab.py) with the lab's far ends
 (Alice 201 and Bob 202 answer when told, Carol 203 by herself). A
 BaresipEngine ran each scenario below (dialled through ``execute``, the far
 ends driven over their ctrl_tcp) with every event dict its ctrl_tcp client
-delivered logged as it arrived, on 2026-12-02. Copied here as recorded; only
+delivered logged as it arrived, on 2026-12-02; tests/engine/record_baresip_events.py
+records them again. Copied here as recorded; only
 the account's and the far ends' addresses (the lab's ports change every run)
 are written through ``AOR`` / ``far()``, and the all-zero RTCP statistics
 through ``RTCP_ZERO``. The ``reginfo`` and ``audio_debug`` texts are real
