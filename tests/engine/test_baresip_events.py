@@ -333,3 +333,13 @@ def test_reset_forgets_every_call():
     placed(events, "outgoing_busy", "202")
     events.reset()
     assert events.calls == {} and events.find("r1") is None and events.dialing is None
+
+
+def test_early_media_rings_without_local_ringback():
+    # Not in the recordings: no far end there answered early (answermode=early sends a 183
+    # with SDP); the dict is the recorded CALL_RINGING with CALL_PROGRESS's type.
+    scenario = "outgoing_busy"
+    events, cid = translator(), call_id(scenario)
+    placed(events, scenario, "202")
+    ringing = RECORDED[scenario][1]
+    assert events.feed(dict(ringing, type="CALL_PROGRESS")) == [ins.CallRinging(cid, early_media=True)]
