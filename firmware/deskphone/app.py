@@ -1,7 +1,11 @@
 """The composition root: reads the board and the config, picks the adapters, runs the phone.
 
 This is the only module that chooses between real and simulated parts, and it
-imports hardware libraries lazily so the package imports on any machine.
+imports hardware libraries lazily so the package imports on any machine. It
+builds in order (settings writer, core, engine, Action URL sender, the board's
+parts posting into an inbox made first, then the runtime with every adapter),
+and it is the ``PhoneHost`` the other adapters are given; only the command
+line imports it.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from .core import inputs as ins
 from .core.phone import Phone
 from .core.screens import Screen
 from .core.state import DeviceInfo
+from .engine.port import Engine
 from .errors import ConfigError
 from .host import Delivery
 from .hw.netinfo import read_mac
@@ -180,7 +185,7 @@ class PhoneApp:
 
     # ------------------------------------------------------------ adapters
 
-    def _make_engine(self) -> Any:
+    def _make_engine(self) -> Engine:
         kind = self.settings["deskphone.engine"]
         if kind == "sim":
             from .engine.sim import SimEngine
