@@ -13,6 +13,8 @@ Where the two truly differ, the test says so and asserts each one's behaviour.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -253,6 +255,31 @@ async def test_hold_here_and_held_by_the_far_end(world):
     await world.far_holds(ANSWERS, call_id, False)
     resumed = await world.next(ins.CallRemoteHold, after=mark)
     assert resumed == ins.CallRemoteHold(call_id, False)
+
+
+async def test_the_engine_going_away_mid_call_is_reported_and_it_comes_back(world):
+    await world.start()
+    await registered(world)
+    call_id, _ = await established_out(world)
+    mark = world.mark()
+    if world.kind == "sim":
+        # Differs: the simulated engine comes back when told (the sim's "engine restart");
+        # the supervisor starts a new baresip by itself.
+        world.engine.crash()
+        await world.next(ins.EngineState, lambda p: not p.up, after=mark)
+        world.engine.restart()
+    else:
+        os.kill(world.engine.pid, signal.SIGKILL)
+    down = await world.next(ins.EngineState, lambda p: not p.up, after=mark)
+    up = await world.next(ins.EngineState, lambda p: p.up, after=mark)
+    assert world.posted.index(down, mark) < world.posted.index(up, mark)
+    # The calls went with it: the core ends them on EngineState(False); no engine closes them.
+    assert world.engine.calls == {}
+    assert not any(isinstance(p, ins.CallClosed) for p in world.posted[mark:])
+    # And it works again.
+    mark = world.mark()
+    world.engine.execute(fx.EngineDial("r3", ANSWERS, 1))
+    assert (await world.next(ins.CallOutgoing, after=mark)).call_id != call_id
 
 
 async def test_stop_leaves_no_process_or_task(world):
