@@ -122,7 +122,8 @@ async def record(root: Path) -> dict[str, list[dict[str, Any]]]:
         await alice.on_call(ringing["id"], "hangup")
         await rec.posted_one(of(ins.CallClosed))
 
-        for scenario, target in (("blind_transfer_to_carol", "203"), ("blind_transfer_failed", "999")):
+        for scenario, target in (("blind_transfer_to_carol", "203"),
+                                 ("blind_transfer_failed", "999")):
             rec.begin(scenario)
             cid = await answered_call(engine, rec, alice, scenario)
             engine.execute(fx.EngineTransfer(cid, target))

@@ -176,7 +176,8 @@ async def test_dial_a_number_that_answers_then_hang_up(world):
     await registered(world)
     mark = world.mark()
     call_id, far_mark = await established_out(world)
-    calls = [p for p in world.posted[mark:] if isinstance(p, (ins.CallOutgoing, ins.CallEstablished))]
+    calls = [p for p in world.posted[mark:]
+             if isinstance(p, (ins.CallOutgoing, ins.CallEstablished))]
     assert [type(p) for p in calls] == [ins.CallOutgoing, ins.CallEstablished]
     assert calls[0].ref == "r1" and calls[0].remote_uri.startswith(f"sip:{ANSWERS}@")
     await world.far_has_the_call_up(ANSWERS, call_id, far_mark)

@@ -231,7 +231,8 @@ class BaresipEvents:
             if text != TRANSFERRED:
                 log.warning("forwarding %s to %s ended: %s", call.peer_uri, call.forward_to, text)
         elif call.transferring and text == TRANSFERRED:
-            out += [ins.TransferResult(call.call_id, True), ins.CallClosed(call.call_id, "transferred")]
+            out += [ins.TransferResult(call.call_id, True),
+                    ins.CallClosed(call.call_id, "transferred")]
         elif not call.ended_by_us:
             out.append(ins.CallClosed(call.call_id, close_reason(call, text), text))
         if self.calls:
