@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .waiting import TIMEOUT as T     # generous: a loaded 2-core machine, real processes
-from .waiting import until  # noqa: F401  (the SIP lab tests wait with it)
+from .waiting import until     # the SIP lab tests wait with it too
 
 
 def is_from(user: str):
@@ -40,15 +40,13 @@ async def audio_direction(far, call_id: str, want: str, timeout: float = T) -> N
     A hold or resume is a re-INVITE round trip (and may meet another one head on,
     491, and be retried): the direction converges; poll it instead of guessing when.
     """
-    import asyncio
     seen = ""
-    try:
-        async with asyncio.timeout(timeout):
-            while True:
-                data = (await far.on_call(call_id, "audio_debug")).data
-                seen = next((w for w in data.split() if w.startswith("dir=")), "")
-                if seen == f"dir={want}":
-                    return
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        raise AssertionError(f"audio stayed {seen!r}, never dir={want}") from None
+
+    async def converged() -> bool:
+        nonlocal seen
+        data = (await far.on_call(call_id, "audio_debug")).data
+        seen = next((w for w in data.split() if w.startswith("dir=")), "")
+        return seen == f"dir={want}"
+
+    await until(converged, timeout, lambda: f"audio stayed {seen!r}, never dir={want}",
+                interval=0.05)
