@@ -92,3 +92,13 @@ async def test_a_missing_baresip_is_reported_and_retried(tmp_path):
     from deskphone.core import effects as fx
     engine.execute(fx.EngineDial("c1", "201", 1))
     assert engine._jobs.empty()
+
+
+def test_every_engine_command_has_a_baresip_command():
+    # The port's table from effect type to coroutine: a new engine command the core
+    # learns must not be dropped silently by baresip.
+    from typing import get_args
+
+    from deskphone.engine.baresip import _COMMANDS
+    from deskphone.engine.port import EngineCommand
+    assert set(_COMMANDS) == set(get_args(EngineCommand))
