@@ -66,6 +66,10 @@ async def test_status_reads_the_host(tmp_path):
     assert "IP:       192.0.2.7 (MAC 001565abcdef)" in text
     assert "uptime:   1:02:05" in text
     assert "(FakeEngine): DOWN" in text
+    assert "DND:      off; forward: always off, busy off, no_answer off; call waiting: on" in text
+    host.writer.update({"forward.busy.enable": "1", "forward.busy.target": "301"})
+    text = await Commands(host).execute("status")    # type: ignore[arg-type]
+    assert "forward: always off, busy -> 301, no_answer off" in text
 
 
 async def test_config_set_and_trust_forget_go_through_the_writer(tmp_path):

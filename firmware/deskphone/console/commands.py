@@ -26,6 +26,7 @@ from ..config.schema import lookup
 from ..config.settings import HIDDEN, shown_value
 from ..core import inputs as ins
 from ..core.accounts import MAX_ACCOUNTS, account
+from ..core.features import CALL_WAITING, DND, FORWARDS
 from ..core.keys import DIGITS
 from ..core.trust import TRUST_PREFIX, decisions, trust_key
 from ..core.uri import parse_key, parse_request
@@ -59,6 +60,7 @@ class LogTap(Protocol):
 
 
 _ON_OFF = {"on": True, "off": False, "1": True, "0": False}
+FWD_USAGE = f"fwd {'|'.join(FORWARDS)} TARGET|off"
 
 
 def on_off(word: str) -> bool:
@@ -109,7 +111,7 @@ class Commands:
             Command("autop", "autop", "run auto provisioning now", self._autop),
             Command("dnd", "dnd on|off", "do not disturb", self._dnd),
             Command("cw", "cw on|off", "call waiting", self._cw),
-            Command("fwd", "fwd always|busy|no_answer TARGET|off", "call forward", self._fwd),
+            Command("fwd", FWD_USAGE, "call forward", self._fwd),
             Command("account", "account N on|off", "enable / disable account N", self._account),
             Command("restart", "restart", "restart the phone (the service manager starts it again)",
                     self._restart),
@@ -203,13 +205,11 @@ class Commands:
                 accounts.append(f"{n} {acc.label or who} ({who}): "
                                 f"{regs.get(n, 'not registered')}")
         rows.append("accounts: " + ("; ".join(accounts) or "none enabled"))
-        fwd = []
-        for kind in ("always", "busy", "no_answer"):
-            on = bool(s[f"forward.{kind}.enable"])
-            fwd.append(f"{kind} -> {s[f'forward.{kind}.target']}" if on else f"{kind} off")
-        rows.append(f"DND:      {'on' if s['features.dnd.enable'] else 'off'}; "
+        fwd = [f"{kind} -> {f.target(s)}" if f.on(s) else f"{kind} off"
+               for kind, f in FORWARDS.items()]
+        rows.append(f"DND:      {'on' if DND.on(s) else 'off'}; "
                     f"forward: {', '.join(fwd)}; "
-                    f"call waiting: {'on' if s['call_waiting.enable'] else 'off'}")
+                    f"call waiting: {'on' if CALL_WAITING.on(s) else 'off'}")
         rows.append(f"IP:       {host.ip or 'none'} (MAC {host.device.mac})")
         uptime = host.uptime
         if uptime is not None:
@@ -341,10 +341,10 @@ class Commands:
         self._post(ins.SetCallWaiting(on_off(args[0])))
 
     def _fwd(self, args: list[str]) -> None:
-        usage = "fwd always|busy|no_answer TARGET|off"
+        usage = FWD_USAGE
         _need(args, 2, usage)
         kind = args[0].lower().replace("-", "_")
-        if kind not in ("always", "busy", "no_answer"):
+        if kind not in FORWARDS:
             raise CommandError(f"usage: {usage}")
         if args[1].lower() == "off":
             self._post(ins.SetForward(kind, False))
