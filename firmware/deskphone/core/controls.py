@@ -282,7 +282,8 @@ def _digit(step: Step, key: str) -> None:
 
 
 def _restart_dial_timer(step: Step) -> None:
-    step.timer("dial", float(step.state.setting("phone_setting.inter_digit_time", 4)))  # type: ignore[arg-type]
+    seconds = step.state.setting("phone_setting.inter_digit_time", 4)
+    step.timer("dial", float(seconds))  # type: ignore[arg-type]
 
 
 def dial_timeout(step: Step) -> None:
