@@ -94,7 +94,8 @@ class PhoneApp:
         # Told of every effect the core returns (the web simulator's live view).
         self._effect_listeners: list[Callable[[fx.Effect], None]] = []
         self.console: SerialConsole | None = None      # [console] port of the board
-        self.netwatch: NetWatcher | None = None         # IP changes (not on a sim board bound to one IP)
+        # IP changes (none on a simulated board bound to one address).
+        self.netwatch: NetWatcher | None = None
         self.sim_controls: SimControls | None = None    # the simulated board's parts, for sim/
         self.started_at: float | None = None            # time.monotonic() at start, for uptime
         self._sip_target = ""
@@ -292,8 +293,9 @@ class PhoneApp:
     def _make_sim_controls(self) -> SimControls:
         from .engine.sim import SimEngine
         from .sim.controls import SimControls
+        pbx = self.engine if isinstance(self.engine, SimEngine) else None
         return SimControls(self.keypad, self.hook, self.leds, self.display,  # type: ignore[arg-type]
-                           self.engine if isinstance(self.engine, SimEngine) else None)
+                           pbx)
 
     def _make_console(self) -> SerialConsole | None:
         """The serial console of the board's ``[console]`` (checked before anything starts)."""
@@ -319,12 +321,15 @@ class PhoneApp:
                                  line_keys=self.board.line_keys)
         self.phone = Phone(self.settings, self.device)
         self.engine = self._make_engine()
+        def s(key: str) -> Any:            # read at each use: the settings change
+            return self.settings[key]
+
         self.sender = ActionUrlSender(
             lambda event: str(self.settings.get(f"action_url.{event}", "")),
-            timeout=lambda: float(self.settings["deskphone.action_url.timeout"]),  # type: ignore[arg-type]
-            verify_tls=lambda: bool(self.settings["security.trust_certificates"]),
-            ca_file=lambda: str(self.settings["deskphone.action_url.ca_file"]) or None,
-            max_in_flight=lambda: int(self.settings["deskphone.action_url.max_in_flight"]),  # type: ignore[arg-type]
+            timeout=lambda: float(s("deskphone.action_url.timeout")),  # type: ignore[arg-type]
+            verify_tls=lambda: bool(s("security.trust_certificates")),
+            ca_file=lambda: str(s("deskphone.action_url.ca_file")) or None,
+            max_in_flight=lambda: int(s("deskphone.action_url.max_in_flight")),  # type: ignore[arg-type]
         )
         self.provisioner = Provisioner(self)
         # The inbox first: the board's parts post into it from the moment they exist.
@@ -360,7 +365,8 @@ class PhoneApp:
         self._start_board()
         notify_port = self.settings["deskphone.sip_notify_port"] if self.sip_notify_port is None \
             else self.sip_notify_port
-        self.sip_notify = SipNotifyListener(self, self.bind, int(notify_port))  # type: ignore[arg-type]
+        self.sip_notify = SipNotifyListener(
+            self, self.bind, int(notify_port))  # type: ignore[arg-type]
         await self.sip_notify.start()         # a port that is taken costs a log line, not the start
         self.started_at = time.monotonic()
         if not fixed_ip:

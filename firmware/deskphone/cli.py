@@ -44,12 +44,14 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--board", required=True)
     check.add_argument("--config-dir", required=True)
     check.add_argument("--state-dir", default=None, help="include the runtime state kept here")
-    check.add_argument("--all", action="store_true", help="also print settings left at their defaults")
+    check.add_argument("--all", action="store_true",
+                       help="also print settings left at their defaults")
 
     events = sub.add_parser("events", help="list the Action URL events")
     events.add_argument("--markdown", action="store_true", help="as the README's table")
 
-    sim = sub.add_parser("sim", help="run the phone on the simulated board, driven from this terminal")
+    sim = sub.add_parser("sim",
+                         help="run the phone on the simulated board, driven from this terminal")
     sim.add_argument("--state-dir", default="run/sim-state")
     sim.add_argument("--config-dir", default=str(SIM_CONFIG))
     sim.add_argument("--board", default=str(SIM_BOARD))

@@ -91,7 +91,8 @@ class _Checker:
         self.path, self.section, self.raw = path, section, raw
 
     def fail(self, key: str, message: str) -> BoardError:
-        return BoardError(message, file=self.path, key=f"{self.section}.{key}" if key else self.section)
+        where = f"{self.section}.{key}" if key else self.section
+        return BoardError(message, file=self.path, key=where)
 
     def known(self, keys: set[str]) -> None:
         for key in self.raw:
@@ -193,7 +194,8 @@ def _keypad(path: str, raw: dict[str, Any], default: str) -> dict[str, Any]:
     else:
         listed = raw.get("devices")
         if not isinstance(listed, list) or not listed:
-            raise c.fail("device", "an evdev keypad needs device = { name = ... } (or devices = [...])")
+            raise c.fail("device",
+                         "an evdev keypad needs device = { name = ... } (or devices = [...])")
         devices = [c.device_match(f"devices[{i}]", d) for i, d in enumerate(listed)]
     maps = raw.get("keymaps", [])
     if not isinstance(maps, list) or not all(isinstance(m, str) for m in maps):
@@ -258,7 +260,8 @@ def _leds(path: str, raw: dict[str, Any], default: str, line_keys: int) -> dict[
         if isinstance(value, dict):
             extra = set(value) - {"pin", "active_high", "brightness"}
             if extra:
-                raise c.fail(f"{name}.{sorted(extra)[0]}", "unknown key (known: pin, active_high, brightness)")
+                raise c.fail(f"{name}.{sorted(extra)[0]}",
+                             "unknown key (known: pin, active_high, brightness)")
             pin = c.pin(name, value.get("pin"))
             active_high = value.get("active_high", True)
             brightness = value.get("brightness", 1.0)

@@ -125,7 +125,8 @@ def parse_sound(raw: Mapping[str, Any], simulated: bool) -> SoundConfig:
     if not 1 <= channels <= 8:
         raise _fail("channels", "must be 1 to 8")
     pin = raw.get("bell_pin")
-    if pin is not None and (not isinstance(pin, int) or isinstance(pin, bool) or not 0 <= pin <= 53):
+    if pin is not None and (not isinstance(pin, int) or isinstance(pin, bool)
+                            or not 0 <= pin <= 53):
         raise _fail("bell_pin", "must be a BCM GPIO number (0-53)")
     active_high = raw.get("bell_active_high", True)
     if not isinstance(active_high, bool):
@@ -150,7 +151,8 @@ def parse_sound(raw: Mapping[str, Any], simulated: bool) -> SoundConfig:
         capture = _name(raw, route + "_mic")
         if capture is None:
             # The older keys: the handset's microphone was 'source'.
-            legacy = _alsa(raw.get("source")) if route == "handset" and "handset" not in raw else None
+            legacy = (_alsa(raw.get("source"))
+                      if route == "handset" and "handset" not in raw else None)
             capture = legacy or device
         volume = _control(raw, route + "_volume")
         switch = _control(raw, route + "_mic_switch")

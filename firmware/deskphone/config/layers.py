@@ -23,7 +23,8 @@ def load_layers(config_dir: Path, state_dir: Path, mac: str) -> LoadedConfig:
     if extra.is_dir():
         for file in config_files(extra, mac):
             name = f"{PROVISIONED}/{file.name}"     # so check-config says where a value came from
-            apply_parsed(loaded, parse_cfg(file.read_text(encoding="utf-8", errors="replace"), name))
+            text = file.read_text(encoding="utf-8", errors="replace")
+            apply_parsed(loaded, parse_cfg(text, name))
             loaded.files.append(name)
     return loaded
 

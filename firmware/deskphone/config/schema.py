@@ -146,7 +146,8 @@ def parse_value(spec: KeySpec, raw: str) -> object:
         if not _INT.fullmatch(text):
             raise fail(f"expected a whole number, got {_show(spec, text)}")
         number = int(text)
-        if (spec.min is not None and number < spec.min) or (spec.max is not None and number > spec.max):
+        if (spec.min is not None and number < spec.min) or \
+                (spec.max is not None and number > spec.max):
             raise fail(f"{number} out of range {spec.min}..{spec.max}")
         return number
     if spec.kind == "enum":
@@ -237,7 +238,8 @@ def _account_specs(n: int) -> list[KeySpec]:
     ]
 
 
-ACCOUNT_SUFFIXES: tuple[str, ...] = tuple(s.key.removeprefix("account.1.") for s in _account_specs(1))
+ACCOUNT_SUFFIXES: tuple[str, ...] = tuple(s.key.removeprefix("account.1.")
+                                          for s in _account_specs(1))
 
 _SPECS: list[KeySpec] = [
     *(_url(key, ACTION_URL_MAX_LEN) for key in BY_CFG_KEY),
@@ -323,13 +325,15 @@ def lookup(key: str) -> KeySpec | None:
         return spec
     if key.startswith(ACTION_URL_PREFIX):
         event = key.removeprefix(ACTION_URL_PREFIX)
-        raise ConfigError(f"unknown Action URL event {event!r}{_did_you_mean(key, ACTION_URL_PREFIX, BY_CFG_KEY)}",
+        hint = _did_you_mean(key, ACTION_URL_PREFIX, BY_CFG_KEY)
+        raise ConfigError(f"unknown Action URL event {event!r}{hint}",
                           key=key)
     if key.startswith(TRUST_PREFIX):
         return _trust_spec(key)
     if key.startswith(PROJECT_PREFIX):
         project_keys = (k for k in SCHEMA if k.startswith(PROJECT_PREFIX))
-        raise ConfigError(f"unknown deskphone setting{_did_you_mean(key, PROJECT_PREFIX, project_keys)}", key=key)
+        hint = _did_you_mean(key, PROJECT_PREFIX, project_keys)
+        raise ConfigError(f"unknown deskphone setting{hint}", key=key)
     match = _ACCOUNT_KEY.fullmatch(key)
     if match and match.group(2) in ACCOUNT_SUFFIXES:
         number = match.group(1)

@@ -130,7 +130,7 @@ class StateStore:
     # --- changing (synchronous, in memory; the disk follows) -----------------
 
     def set(self, key: str, value: object) -> None:
-        """Remember ``key = value``. Raises ConfigError for a bad key or value, never for the disk."""
+        """Remember ``key = value``. ConfigError for a bad key or value, never for the disk."""
         self.update({key: value})
 
     def update(self, changes: Mapping[str, object]) -> None:

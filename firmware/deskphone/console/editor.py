@@ -46,7 +46,8 @@ class LineEditor:
         """The line as the screen shows it (masked part as "*"), for redrawing it."""
         if self._masked_from is None:
             return self.text
-        return "".join(self.buffer[:self._masked_from]) + "*" * (len(self.buffer) - self._masked_from)
+        hidden = len(self.buffer) - self._masked_from
+        return "".join(self.buffer[:self._masked_from]) + "*" * hidden
 
     def feed(self, data: bytes) -> Edited:
         out = Edited()

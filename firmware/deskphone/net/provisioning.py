@@ -90,7 +90,7 @@ def validate(files: dict[str, str]) -> list[str]:
 
 
 def install_set(state_dir: Path, files: dict[str, str]) -> Path:
-    """Write ``files`` as the new provisioned set and swap it in atomically. Returns its directory."""
+    """Write ``files`` as the new provisioned set and swap it in atomically; its directory."""
     state_dir.mkdir(parents=True, exist_ok=True)
     target = state_dir / f"{_SET_PREFIX}{time.time_ns()}"
     target.mkdir()

@@ -145,7 +145,7 @@ def _page(line_keys: int) -> str:
     nav = ('<div class="nav">' + _button("UP", "&#9650;") + _button("LEFT", "&#9664;")
            + _button("OK") + _button("RIGHT", "&#9654;") + _button("DOWN", "&#9660;")
            + _button("X") + "</div>")
-    digits = "".join(_button(d) for d in ("1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"))
+    digits = "".join(_button(d) for d in "123456789*0#")
     functions = "".join(_button(k, k.replace("VOLUME_", "VOL ").replace("_", " "))
                         for k in FUNCTION_KEYS if k not in ("OK", "X"))
     lines = "".join(_button(f"L{n}", cls="line") + f'<span class="led" id="led-line{n}"></span>'
