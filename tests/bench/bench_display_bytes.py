@@ -32,6 +32,11 @@ def i2c_ms(serial: RecordingSerial) -> float:
     return (serial.total + 2 * serial.writes) * 9 / I2C_HZ * 1000
 
 
+def counts(serial: RecordingSerial) -> tuple[int, int, float]:
+    """Command bytes, data bytes and the I2C time of what was sent since the last reset."""
+    return serial.command_bytes, serial.data_bytes, i2c_ms(serial)
+
+
 def measure(driver: str) -> dict[str, tuple[int, int, float]]:
     offset = 2 if driver == "sh1106" else 0
     serial = RecordingSerial(PanelRam(driver, column_offset=offset))
@@ -42,27 +47,27 @@ def measure(driver: str) -> dict[str, tuple[int, int, float]]:
     dev.display(before)
     serial.reset_counts()
     dev.display(after)                                    # luma by itself: the whole frame
-    results["luma display(), full frame"] = (serial.command_bytes, serial.data_bytes, i2c_ms(serial))
+    results["luma display(), full frame"] = counts(serial)
 
     dev.display_changed(before)
     serial.reset_counts()
     dev.display_changed(after)                            # ours: only the changed pages/columns
-    results["display_changed(), one digit"] = (serial.command_bytes, serial.data_bytes, i2c_ms(serial))
+    results["display_changed(), one digit"] = counts(serial)
 
-    idle_a = render(Screen("idle", "Desk", "09:41", ("Tue 14 Jan", "", ""), ("DND", "", "Redial", "Menu")))
-    idle_b = render(Screen("idle", "Desk", "09:42", ("Tue 14 Jan", "", ""), ("DND", "", "Redial", "Menu")))
+    softkeys = ("DND", "", "Redial", "Menu")
+    idle_a = render(Screen("idle", "Desk", "09:41", ("Tue 14 Jan", "", ""), softkeys))
+    idle_b = render(Screen("idle", "Desk", "09:42", ("Tue 14 Jan", "", ""), softkeys))
     dev.display_changed(idle_a)
     serial.reset_counts()
     dev.display_changed(idle_b)
-    results["display_changed(), clock tick"] = (serial.command_bytes, serial.data_bytes, i2c_ms(serial))
+    results["display_changed(), clock tick"] = counts(serial)
     assert serial.panel.image().tobytes() == idle_b.tobytes()
 
     ringing = render(Screen("ringing", "Desk", "09:42", ("Incoming call", "Alice", "201"),
                             ("Answer", "Fwd", "Silence", "Reject")))
     serial.reset_counts()
     dev.display_changed(ringing)
-    results["display_changed(), idle -> ringing"] = (serial.command_bytes, serial.data_bytes,
-                                                     i2c_ms(serial))
+    results["display_changed(), idle -> ringing"] = counts(serial)
     assert serial.panel.image().tobytes() == ringing.tobytes()
     return results
 

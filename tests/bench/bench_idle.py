@@ -58,7 +58,8 @@ async def main() -> None:
     await world.stop()
     figure(f"idle CPU over {elapsed:.0f} s (share of one core)", idle_cpu / elapsed * 100,
            bare_cpu / elapsed * 100, "%", target="< 0.5 %",
-           note=f"{idle_cpu:.2f} CPU s (/proc counts in 0.01 s ticks); baseline = bare aiohttp server idling alongside")
+           note=f"{idle_cpu:.2f} CPU s (/proc counts in 0.01 s ticks); "
+                "baseline = bare aiohttp server idling alongside")
     figure("RSS after start-up", rss_start, rss_bare, "MB", target="< 60 MB",
            note="baseline = bare aiohttp server")
     figure(f"RSS after {EVENTS} events", rss[0], rss_start, "MB",

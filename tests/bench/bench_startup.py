@@ -1,4 +1,5 @@
-"""Start-up: from process start to READY (systemd) and to Setup Completed at a receiver; import time.
+"""Start-up: from process start to READY (systemd) and to Setup Completed at a receiver;
+import time.
 
     make bench      (or: .venv/bin/python tests/bench/bench_startup.py)
 

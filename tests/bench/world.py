@@ -1,4 +1,5 @@
-"""The world outside the phone, for the benchmarks: a receiver and clients in a process of their own.
+"""The world outside the phone, for the benchmarks: a receiver and clients in a process of
+their own.
 
 Run as ``python tests/bench/world.py``; it answers commands on stdin, one JSON
 object a line, and prints one JSON object a line on stdout:

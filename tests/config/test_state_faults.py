@@ -1,4 +1,5 @@
-"""Fault injection for the persisted state: a real full disk, a real read-only one, kill -9 200 times.
+"""Fault injection for the persisted state: a real full disk, a real read-only one, kill -9
+200 times.
 
 The full and read-only disks are real: a 256 KiB tmpfs mounted in a mount
 namespace of the test's own (``unshare -m``, root as the tests run), so the
@@ -214,7 +215,8 @@ def test_a_full_and_a_read_only_state_disk_lose_and_break_nothing(tmp_path):
         pytest.skip(why)
     folder = tmp_path / "state"
     folder.mkdir()
-    script = f"mount -t tmpfs -o size=256k tmpfs {folder} && exec {sys.executable} -c \"$0\" {folder}"
+    script = (f"mount -t tmpfs -o size=256k tmpfs {folder} && "
+              f"exec {sys.executable} -c \"$0\" {folder}")
     out = subprocess.run(["unshare", "-m", "--", "sh", "-c", script, DISK], capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 0, out.stderr[-3000:]

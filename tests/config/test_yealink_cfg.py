@@ -77,7 +77,8 @@ def test_line_without_equals_sign(tmp_path):
 
 
 def test_invalid_utf8_names_the_line(tmp_path):
-    (tmp_path / COMMON).write_bytes(cfg("account.1.label = ok").encode() + b"account.1.label = \xff\n")
+    (tmp_path / COMMON).write_bytes(cfg("account.1.label = ok").encode()
+                                    + b"account.1.label = \xff\n")
     err = only_error(load_config_dir(tmp_path, MAC))
     assert (err.file, err.line) == (COMMON, 3)
 
@@ -169,8 +170,10 @@ def test_null_markers_mean_empty(tmp_path, marker):
 # --- merging: common files, then the MAC file ---------------------------------------
 
 def test_common_files_then_mac_file_later_wins(tmp_path):
-    (tmp_path / "y000000000028.cfg").write_text(cfg("account.1.label = T46", "sip.listen_port = 5062"))
-    (tmp_path / "y000000000000.cfg").write_text(cfg("account.1.label = common", "features.dnd.enable = 1"))
+    (tmp_path / "y000000000028.cfg").write_text(
+        cfg("account.1.label = T46", "sip.listen_port = 5062"))
+    (tmp_path / "y000000000000.cfg").write_text(
+        cfg("account.1.label = common", "features.dnd.enable = 1"))
     (tmp_path / "001565AABBCC.cfg").write_text(cfg("account.1.label = mine"))
     (tmp_path / "001565aabbcd.cfg").write_text(cfg("account.1.label = another phone"))
     (tmp_path / "notes.cfg").write_text(cfg("account.1.label = not read"))
@@ -259,7 +262,8 @@ def valid_values(spec: KeySpec) -> st.SearchStrategy:
         strategy = st.one_of(st.just(""), urls)
     elif spec.kind == "iplist":
         v4 = st.ip_addresses(v=4).map(str)
-        wildcard = st.tuples(*[st.one_of(st.just("*"), st.integers(0, 255).map(str))] * 4).map(".".join)
+        octet = st.one_of(st.just("*"), st.integers(0, 255).map(str))
+        wildcard = st.tuples(*[octet] * 4).map(".".join)
         cidr = st.builds(lambda a, n: f"{a}/{n}", st.ip_addresses(v=6), st.integers(0, 128))
         items = st.lists(st.one_of(v4, wildcard, cidr, st.ip_addresses(v=6).map(str)), min_size=1,
                          max_size=5)

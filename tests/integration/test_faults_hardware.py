@@ -58,7 +58,9 @@ async def test_display_and_keypad_vanish_and_return_while_a_call_goes_on(
     try:
         await receiver.wait("setup_completed")
         display = phone.display
-        shows_current = lambda: smbus.panel.image().tobytes() == display.frame.tobytes()  # noqa: E731
+
+        def shows_current() -> bool:
+            return smbus.panel.image().tobytes() == display.frame.tobytes()
         await until(lambda: display.present and shows_current(), 3, "the first frame on the panel")
 
         phone.hook.lift()

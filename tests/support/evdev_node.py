@@ -48,7 +48,8 @@ def key_records(code: int, value: int) -> bytes:
 class PtyInputDevice(InputDevice):
     """evdev's InputDevice over a pty master: the ioctls replaced, the reading code real."""
 
-    def __init__(self, node: "FakeNode") -> None:  # noqa: D107 - skips InputDevice.__init__ on purpose
+    # Skips InputDevice.__init__ on purpose: there is no device node to open.
+    def __init__(self, node: "FakeNode") -> None:  # noqa: D107
         self.path = node.path
         self.fd = os.dup(node.master)
         flags = fcntl.fcntl(self.fd, fcntl.F_GETFL)

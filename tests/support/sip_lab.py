@@ -106,8 +106,8 @@ def start_group(argv: list[str], log_file: Path, cwd: Path) -> subprocess.Popen:
     """A child in a session (process group) of its own, output to ``log_file``."""
     log = open(log_file, "ab")
     try:
-        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                cwd=cwd, start_new_session=True)
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True)
     finally:
         log.close()
 
@@ -164,7 +164,8 @@ class Kamailio:
         text = text.replace("udp:127.0.0.1:5060", f"udp:127.0.0.1:{self.port}")
         cfg = self.workdir / "kamailio.cfg"
         cfg.write_text(text)
-        self.proc = start_group(["kamailio", "-f", str(cfg), "-P", str(self.workdir / "kamailio.pid"),
+        self.proc = start_group(["kamailio", "-f", str(cfg),
+                                 "-P", str(self.workdir / "kamailio.pid"),
                                  "-w", str(self.workdir), "-E", "-DD"],
                                 self.workdir / "kamailio.log", self.workdir)
         self._wait_ready()

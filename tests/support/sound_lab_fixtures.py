@@ -14,7 +14,7 @@ def sound_plugin(tmp_path_factory):
 
 @pytest.fixture
 def sound_lab(tmp_path, sound_plugin, monkeypatch):
-    """The lab's devices, with ALSA_CONFIG_PATH pointing at them for this process and its children."""
+    """The lab's devices; ALSA_CONFIG_PATH points at them for this process and its children."""
     lab = SoundLab(tmp_path / "sound", sound_plugin).start()
     monkeypatch.setenv("ALSA_CONFIG_PATH", str(lab.asoundrc))
     yield lab
