@@ -57,7 +57,8 @@ class Notifier:
             return False
         text = "\n".join(f"{k}={_one_line(v)}" for k, v in fields.items())
         try:
-            self._sock.sendto(text.encode("utf-8", "replace"), self._address)  # type: ignore[arg-type]
+            data = text.encode("utf-8", "replace")
+            self._sock.sendto(data, self._address)  # type: ignore[arg-type]
         except (BlockingIOError, InterruptedError):
             log.debug("service manager busy; notification dropped: %s", text)
             return False

@@ -1,4 +1,5 @@
-"""The web simulator in real headless Chromium: lift the handset, type, see it, hear the Action URLs."""
+"""The web simulator in real headless Chromium: lift the handset, type, see it, hear the
+Action URLs."""
 
 from __future__ import annotations
 
