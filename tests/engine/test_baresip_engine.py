@@ -1,4 +1,5 @@
-"""The baresip adapter's pure parts (versions, close reasons, dial URIs) and its start-up failure."""
+"""The baresip adapter's pure parts (versions, close reasons, dial URIs, its command table)
+and its start-up failure."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from support.needs import unavailable
 
 
 def test_parse_version_from_help_and_about_box():
-    assert parse_version("baresip v1.0.0 Copyright (C) 2010 - 2020 Alfred E. Heggestad") == (1, 0, 0)
+    banner = "baresip v1.0.0 Copyright (C) 2010 - 2020 Alfred E. Heggestad"
+    assert parse_version(banner) == (1, 0, 0)
     about = "|   \x1b[34;1mbare\x1b[31;1msip\x1b[;m 1.1.0   |"
-    assert parse_version(about.replace("\x1b[34;1mbare\x1b[31;1msip\x1b[;m", "baresip")) == (1, 1, 0)
+    plain = about.replace("\x1b[34;1mbare\x1b[31;1msip\x1b[;m", "baresip")
+    assert parse_version(plain) == (1, 1, 0)
     assert parse_version("no version here") is None
 
 

@@ -34,75 +34,159 @@ def far(user: str) -> str:
     return f"sip:{user}@{LAB}"
 
 
-RTCP_ZERO = {"tx": {"sent": 0, "lost": 0, "jit": 0}, "rx": {"sent": 0, "lost": 0, "jit": 0}, "rtt": 0}
+RTCP_ZERO = {"tx": {"sent": 0, "lost": 0, "jit": 0}, "rx": {"sent": 0, "lost": 0, "jit": 0},
+             "rtt": 0}
 
 RECORDED = {
-    'outgoing_answered_held_by_far_end_closed_by_far_end': [
-        {"event": True, "type": "CALL_LOCAL_SDP", "class": "other", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "param": "offer"},
-        {"event": True, "type": "CALL_RINGING", "class": "call", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "id": "8209be89848fbb3c", "param": far("201")},
-        {"event": True, "type": "CALL_RTCP", "class": "call", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "id": "8209be89848fbb3c", "param": "audio", "rtcp_stats": RTCP_ZERO},
-        {"event": True, "type": "CALL_REMOTE_SDP", "class": "other", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "id": "8209be89848fbb3c", "param": "answer"},
-        {"event": True, "type": "CALL_ESTABLISHED", "class": "call", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "id": "8209be89848fbb3c", "param": far("201")},
-        {"event": True, "type": "CALL_RTPESTAB", "class": "other", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "id": "8209be89848fbb3c", "param": "audio"},
-        {"event": True, "type": "CALL_REMOTE_SDP", "class": "other", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "id": "8209be89848fbb3c", "param": "offer"},
-        {"event": True, "type": "CALL_RTCP", "class": "call", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "id": "8209be89848fbb3c", "param": "audio", "rtcp_stats": RTCP_ZERO},
-        {"event": True, "type": "CALL_REMOTE_SDP", "class": "other", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "id": "8209be89848fbb3c", "param": "offer"},
-        {"event": True, "type": "CALL_RTCP", "class": "call", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "id": "8209be89848fbb3c", "param": "audio", "rtcp_stats": RTCP_ZERO},
-        {"event": True, "type": "CALL_CLOSED", "class": "call", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "id": "8209be89848fbb3c", "param": "Connection reset by peer"},
+    "outgoing_answered_held_by_far_end_closed_by_far_end": [
+        {"event": True, "type": "CALL_LOCAL_SDP", "class": "other", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "param": "offer"},
+        {"event": True, "type": "CALL_RINGING", "class": "call", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "id": "8209be89848fbb3c",
+         "param": far("201")},
+        {"event": True, "type": "CALL_RTCP", "class": "call", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "id": "8209be89848fbb3c", "param": "audio",
+         "rtcp_stats": RTCP_ZERO},
+        {"event": True, "type": "CALL_REMOTE_SDP", "class": "other", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "id": "8209be89848fbb3c",
+         "param": "answer"},
+        {"event": True, "type": "CALL_ESTABLISHED", "class": "call", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "id": "8209be89848fbb3c",
+         "param": far("201")},
+        {"event": True, "type": "CALL_RTPESTAB", "class": "other", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "id": "8209be89848fbb3c",
+         "param": "audio"},
+        {"event": True, "type": "CALL_REMOTE_SDP", "class": "other", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "id": "8209be89848fbb3c",
+         "param": "offer"},
+        {"event": True, "type": "CALL_RTCP", "class": "call", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "id": "8209be89848fbb3c", "param": "audio",
+         "rtcp_stats": RTCP_ZERO},
+        {"event": True, "type": "CALL_REMOTE_SDP", "class": "other", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "id": "8209be89848fbb3c",
+         "param": "offer"},
+        {"event": True, "type": "CALL_RTCP", "class": "call", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "id": "8209be89848fbb3c", "param": "audio",
+         "rtcp_stats": RTCP_ZERO},
+        {"event": True, "type": "CALL_CLOSED", "class": "call", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "id": "8209be89848fbb3c",
+         "param": "Connection reset by peer"},
     ],
-    'outgoing_busy': [
-        {"event": True, "type": "CALL_LOCAL_SDP", "class": "other", "accountaor": AOR, "direction": "outgoing", "peeruri": far("202"), "param": "offer"},
-        {"event": True, "type": "CALL_RINGING", "class": "call", "accountaor": AOR, "direction": "outgoing", "peeruri": far("202"), "id": "5617e05886dadaa3", "param": far("202")},
-        {"event": True, "type": "CALL_CLOSED", "class": "call", "accountaor": AOR, "direction": "outgoing", "peeruri": far("202"), "id": "5617e05886dadaa3", "param": "486 Rejected"},
+    "outgoing_busy": [
+        {"event": True, "type": "CALL_LOCAL_SDP", "class": "other", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("202"), "param": "offer"},
+        {"event": True, "type": "CALL_RINGING", "class": "call", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("202"), "id": "5617e05886dadaa3",
+         "param": far("202")},
+        {"event": True, "type": "CALL_CLOSED", "class": "call", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("202"), "id": "5617e05886dadaa3",
+         "param": "486 Rejected"},
     ],
-    'outgoing_not_found': [
-        {"event": True, "type": "CALL_LOCAL_SDP", "class": "other", "accountaor": AOR, "direction": "outgoing", "peeruri": far("999"), "param": "offer"},
-        {"event": True, "type": "CALL_CLOSED", "class": "call", "accountaor": AOR, "direction": "outgoing", "peeruri": far("999"), "id": "50d4148a0b434776", "param": "404 Not Found"},
+    "outgoing_not_found": [
+        {"event": True, "type": "CALL_LOCAL_SDP", "class": "other", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("999"), "param": "offer"},
+        {"event": True, "type": "CALL_CLOSED", "class": "call", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("999"), "id": "50d4148a0b434776",
+         "param": "404 Not Found"},
     ],
-    'incoming_answered_held_hung_up_here': [
-        {"event": True, "type": "CALL_INCOMING", "class": "call", "accountaor": AOR, "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice", "id": "866257a5540d535f", "param": far("201")},
-        {"event": True, "type": "CALL_REMOTE_SDP", "class": "other", "accountaor": AOR, "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice", "id": "866257a5540d535f", "param": "offer"},
-        {"event": True, "type": "CALL_LOCAL_SDP", "class": "other", "accountaor": AOR, "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice", "id": "866257a5540d535f", "param": "answer"},
-        {"event": True, "type": "CALL_RTCP", "class": "call", "accountaor": AOR, "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice", "id": "866257a5540d535f", "param": "audio", "rtcp_stats": RTCP_ZERO},
-        {"event": True, "type": "CALL_ESTABLISHED", "class": "call", "accountaor": AOR, "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice", "id": "866257a5540d535f", "param": far("201")},
-        {"event": True, "type": "CALL_RTPESTAB", "class": "other", "accountaor": AOR, "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice", "id": "866257a5540d535f", "param": "audio"},
-        {"event": True, "type": "CALL_RTCP", "class": "call", "accountaor": AOR, "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice", "id": "866257a5540d535f", "param": "audio", "rtcp_stats": RTCP_ZERO},
-        {"event": True, "type": "CALL_REMOTE_SDP", "class": "other", "accountaor": AOR, "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice", "id": "866257a5540d535f", "param": "answer"},
-        {"event": True, "type": "CALL_RTCP", "class": "call", "accountaor": AOR, "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice", "id": "866257a5540d535f", "param": "audio", "rtcp_stats": RTCP_ZERO},
-        {"event": True, "type": "CALL_REMOTE_SDP", "class": "other", "accountaor": AOR, "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice", "id": "866257a5540d535f", "param": "answer"},
-        {"event": True, "type": "CALL_CLOSED", "class": "call", "accountaor": AOR, "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice", "id": "866257a5540d535f", "param": "Connection reset by user"},
+    "incoming_answered_held_hung_up_here": [
+        {"event": True, "type": "CALL_INCOMING", "class": "call", "accountaor": AOR,
+         "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice",
+         "id": "866257a5540d535f", "param": far("201")},
+        {"event": True, "type": "CALL_REMOTE_SDP", "class": "other", "accountaor": AOR,
+         "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice",
+         "id": "866257a5540d535f", "param": "offer"},
+        {"event": True, "type": "CALL_LOCAL_SDP", "class": "other", "accountaor": AOR,
+         "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice",
+         "id": "866257a5540d535f", "param": "answer"},
+        {"event": True, "type": "CALL_RTCP", "class": "call", "accountaor": AOR,
+         "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice",
+         "id": "866257a5540d535f", "param": "audio", "rtcp_stats": RTCP_ZERO},
+        {"event": True, "type": "CALL_ESTABLISHED", "class": "call", "accountaor": AOR,
+         "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice",
+         "id": "866257a5540d535f", "param": far("201")},
+        {"event": True, "type": "CALL_RTPESTAB", "class": "other", "accountaor": AOR,
+         "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice",
+         "id": "866257a5540d535f", "param": "audio"},
+        {"event": True, "type": "CALL_RTCP", "class": "call", "accountaor": AOR,
+         "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice",
+         "id": "866257a5540d535f", "param": "audio", "rtcp_stats": RTCP_ZERO},
+        {"event": True, "type": "CALL_REMOTE_SDP", "class": "other", "accountaor": AOR,
+         "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice",
+         "id": "866257a5540d535f", "param": "answer"},
+        {"event": True, "type": "CALL_RTCP", "class": "call", "accountaor": AOR,
+         "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice",
+         "id": "866257a5540d535f", "param": "audio", "rtcp_stats": RTCP_ZERO},
+        {"event": True, "type": "CALL_REMOTE_SDP", "class": "other", "accountaor": AOR,
+         "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice",
+         "id": "866257a5540d535f", "param": "answer"},
+        {"event": True, "type": "CALL_CLOSED", "class": "call", "accountaor": AOR,
+         "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice",
+         "id": "866257a5540d535f", "param": "Connection reset by user"},
     ],
-    'incoming_canceled_by_caller': [
-        {"event": True, "type": "CALL_INCOMING", "class": "call", "accountaor": AOR, "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice", "id": "bd82fc75eccb7956", "param": far("201")},
-        {"event": True, "type": "CALL_CLOSED", "class": "call", "accountaor": AOR, "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice", "id": "bd82fc75eccb7956", "param": "Connection reset by peer"},
+    "incoming_canceled_by_caller": [
+        {"event": True, "type": "CALL_INCOMING", "class": "call", "accountaor": AOR,
+         "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice",
+         "id": "bd82fc75eccb7956", "param": far("201")},
+        {"event": True, "type": "CALL_CLOSED", "class": "call", "accountaor": AOR,
+         "direction": "incoming", "peeruri": far("201"), "peerdisplayname": "Alice",
+         "id": "bd82fc75eccb7956", "param": "Connection reset by peer"},
     ],
-    'blind_transfer_to_carol': [
-        {"event": True, "type": "CALL_LOCAL_SDP", "class": "other", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "param": "offer"},
-        {"event": True, "type": "CALL_RINGING", "class": "call", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "id": "f0d42f44998e61f5", "param": far("201")},
-        {"event": True, "type": "CALL_RTCP", "class": "call", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "id": "f0d42f44998e61f5", "param": "audio", "rtcp_stats": RTCP_ZERO},
-        {"event": True, "type": "CALL_REMOTE_SDP", "class": "other", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "id": "f0d42f44998e61f5", "param": "answer"},
-        {"event": True, "type": "CALL_ESTABLISHED", "class": "call", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "id": "f0d42f44998e61f5", "param": far("201")},
-        {"event": True, "type": "CALL_RTPESTAB", "class": "other", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "id": "f0d42f44998e61f5", "param": "audio"},
-        {"event": True, "type": "CALL_CLOSED", "class": "call", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "id": "f0d42f44998e61f5", "param": "Call transfered"},
+    "blind_transfer_to_carol": [
+        {"event": True, "type": "CALL_LOCAL_SDP", "class": "other", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "param": "offer"},
+        {"event": True, "type": "CALL_RINGING", "class": "call", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "id": "f0d42f44998e61f5",
+         "param": far("201")},
+        {"event": True, "type": "CALL_RTCP", "class": "call", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "id": "f0d42f44998e61f5", "param": "audio",
+         "rtcp_stats": RTCP_ZERO},
+        {"event": True, "type": "CALL_REMOTE_SDP", "class": "other", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "id": "f0d42f44998e61f5",
+         "param": "answer"},
+        {"event": True, "type": "CALL_ESTABLISHED", "class": "call", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "id": "f0d42f44998e61f5",
+         "param": far("201")},
+        {"event": True, "type": "CALL_RTPESTAB", "class": "other", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "id": "f0d42f44998e61f5",
+         "param": "audio"},
+        {"event": True, "type": "CALL_CLOSED", "class": "call", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "id": "f0d42f44998e61f5",
+         "param": "Call transfered"},
     ],
-    'blind_transfer_failed': [
-        {"event": True, "type": "CALL_LOCAL_SDP", "class": "other", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "param": "offer"},
-        {"event": True, "type": "CALL_RINGING", "class": "call", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "id": "08077e865530069a", "param": far("201")},
-        {"event": True, "type": "CALL_RTCP", "class": "call", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "id": "08077e865530069a", "param": "audio", "rtcp_stats": RTCP_ZERO},
-        {"event": True, "type": "CALL_REMOTE_SDP", "class": "other", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "id": "08077e865530069a", "param": "answer"},
-        {"event": True, "type": "CALL_ESTABLISHED", "class": "call", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "id": "08077e865530069a", "param": far("201")},
-        {"event": True, "type": "CALL_RTPESTAB", "class": "other", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "id": "08077e865530069a", "param": "audio"},
-        {"event": True, "type": "TRANSFER_FAILED", "class": "call", "accountaor": AOR, "direction": "outgoing", "peeruri": far("201"), "id": "08077e865530069a", "param": "404 Not Found"},
+    "blind_transfer_failed": [
+        {"event": True, "type": "CALL_LOCAL_SDP", "class": "other", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "param": "offer"},
+        {"event": True, "type": "CALL_RINGING", "class": "call", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "id": "08077e865530069a",
+         "param": far("201")},
+        {"event": True, "type": "CALL_RTCP", "class": "call", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "id": "08077e865530069a", "param": "audio",
+         "rtcp_stats": RTCP_ZERO},
+        {"event": True, "type": "CALL_REMOTE_SDP", "class": "other", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "id": "08077e865530069a",
+         "param": "answer"},
+        {"event": True, "type": "CALL_ESTABLISHED", "class": "call", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "id": "08077e865530069a",
+         "param": far("201")},
+        {"event": True, "type": "CALL_RTPESTAB", "class": "other", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "id": "08077e865530069a",
+         "param": "audio"},
+        {"event": True, "type": "TRANSFER_FAILED", "class": "call", "accountaor": AOR,
+         "direction": "outgoing", "peeruri": far("201"), "id": "08077e865530069a",
+         "param": "404 Not Found"},
     ],}
 
 RECORDED_REGISTRATION = [
     # EngineRegister(1, False), then (1, True), then True again with a wrong password.
     {"event": True, "type": "UNREGISTERING", "class": "register", "accountaor": AOR},
     {"event": True, "type": "REGISTERING", "class": "register", "accountaor": AOR},
-    {"event": True, "type": "REGISTER_OK", "class": "register", "accountaor": AOR, "param": "200 OK"},
+    {"event": True, "type": "REGISTER_OK", "class": "register", "accountaor": AOR,
+     "param": "200 OK"},
     {"event": True, "type": "UNREGISTERING", "class": "register", "accountaor": AOR},
     {"event": True, "type": "REGISTERING", "class": "register", "accountaor": AOR},
-    {"event": True, "type": "REGISTER_FAIL", "class": "register", "accountaor": AOR, "param": "401 Unauthorized"},
+    {"event": True, "type": "REGISTER_FAIL", "class": "register", "accountaor": AOR,
+     "param": "401 Unauthorized"},
 ]
 
 REGINFO = ("\n--- User Agents (1) ---\n> sip:201@127.0.0.1:59370                    "
@@ -111,7 +195,8 @@ AUDIO_DEBUG_SENDRECV = (" audio tx pipeline:      ausine ---> PCMU\n"
                         " audio rx pipeline:        alsa <--- PCMU\n"
                         " audio dir=sendrecv pt_enc=0\n"
                         " local: 0.0.0.0:32700, remote: 127.0.0.1:32770/127.0.0.1:32771\n")
-AUDIO_DEBUG_HELD = AUDIO_DEBUG_SENDRECV.replace("dir=sendrecv", "dir=recvonly")   # the far end holds
+# The far end holds us: its sendonly offer answered recvonly.
+AUDIO_DEBUG_HELD = AUDIO_DEBUG_SENDRECV.replace("dir=sendrecv", "dir=recvonly")
 
 
 def translator() -> BaresipEvents:
@@ -342,4 +427,5 @@ def test_early_media_rings_without_local_ringback():
     events, cid = translator(), call_id(scenario)
     placed(events, scenario, "202")
     ringing = RECORDED[scenario][1]
-    assert events.feed(dict(ringing, type="CALL_PROGRESS")) == [ins.CallRinging(cid, early_media=True)]
+    progress = dict(ringing, type="CALL_PROGRESS")
+    assert events.feed(progress) == [ins.CallRinging(cid, early_media=True)]

@@ -68,7 +68,8 @@ class BaresipEngine:
                  simulated: bool = False, binary: str = "baresip",
                  timing: Timing = Timing()) -> None:
         self._settings = settings
-        self.runtime_dir = Path(runtime_dir).absolute()    # baresip runs in it: -f must not be relative
+        # baresip runs in it: -f must not be relative.
+        self.runtime_dir = Path(runtime_dir).absolute()
         self.bind = bind
         self.sound = dict(sound or {})
         self.simulated = simulated

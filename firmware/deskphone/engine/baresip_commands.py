@@ -137,7 +137,8 @@ class BaresipCommands:
         try:
             _, placed, status = await self._run(("uafind", aor), ("dial", uri), ("callstat", None))
             if not placed.ok:
-                self._send(ins.CallClosed(cmd.ref, "error", first_line(placed.data) or "Call failed"))
+                reason = first_line(placed.data) or "Call failed"
+                self._send(ins.CallClosed(cmd.ref, "error", reason))
                 self._deliver(self.events.end_dial(dial))
                 return
             text = status.data

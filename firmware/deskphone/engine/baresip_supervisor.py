@@ -206,6 +206,7 @@ class BaresipSupervisor:
                 await self.client.command("reginfo", timeout=self.timing.command_timeout)
                 self._last_activity = loop.time()
             except CommandTimeout:
-                return f"baresip stopped answering (no reply within {self.timing.command_timeout:g} s)"
+                return ("baresip stopped answering "
+                        f"(no reply within {self.timing.command_timeout:g} s)")
             except ConnectionLost:
                 return "control connection lost"
