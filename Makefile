@@ -14,7 +14,7 @@ TEST_DEBS := openssl baresip-core kamailio sip-tester chromium systemd iproute2 
 # source against the kernel's input headers; pyalsaaudio (sound) against ALSA's.
 NATIVE_DEBS := gcc libc6-dev linux-libc-dev python3-dev libasound2-dev
 
-.PHONY: venv sim test bench fuzz debs-build debs-native debs-test clean
+.PHONY: venv sim test bench fuzz debs-build debs-native debs-test clean vm-debs vm-image vm-test vm-image-arm64 vm-test-arm64
 
 define ensure_debs
 	@missing=""; for p in $(1); do \
@@ -67,6 +67,30 @@ FUZZ_SECONDS ?= 120
 fuzz: venv
 	-@$(BIN)/pip install --quiet -e '.[fuzz]' 2>/dev/null
 	$(BIN)/python tests/fuzz/fuzz_parsers.py --seconds $(FUZZ_SECONDS)
+
+# The VM lab (tests/vm, README "Tested on a real kernel"): a Debian 12 image built from
+# Debian packages (mmdebstrap, as root), booted with QEMU (TCG), the phone installed in
+# it by systemd/install.sh, tests on this host against the live service; then shut down.
+# Nothing is kept between runs unless VM_KEEP_IMAGE=1 (then an existing image is reused).
+VM_DIR ?= run/vm
+VM_DEBS := mmdebstrap qemu-system-x86 qemu-utils e2fsprogs openssh-client
+VM_DEBS_ARM64 := qemu-system-arm qemu-user-static binfmt-support arch-test
+VM_PYTEST = DESKPHONE_VM=1 DESKPHONE_VM_WORK=$(VM_DIR)/work-$(1) DESKPHONE_VM_IMAGE=$(VM_DIR)/$(1) \
+	DESKPHONE_VM_ARCH=$(1) $(BIN)/pytest -c tests/vm/pytest.ini tests/vm
+
+vm-debs:
+	$(call ensure_debs,$(VM_DEBS))
+
+vm-image: venv vm-debs
+	@if [ "$(VM_KEEP_IMAGE)" = 1 ] && [ -f $(VM_DIR)/amd64/rootfs.img ]; then \
+	  echo "reusing $(VM_DIR)/amd64 (VM_KEEP_IMAGE=1)"; \
+	else rm -rf $(VM_DIR)/amd64 && nice -n 10 tests/vm/build_image.sh $(VM_DIR)/amd64; fi
+
+vm-test: venv vm-debs
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory vm-image && rm -rf $(VM_DIR)/work-amd64 && \
+	$(call VM_PYTEST,amd64); rc=$$?; \
+	echo "vm-test: $$(( $$(date +%s) - start )) s in all (exit $$rc)"; exit $$rc
 
 clean:
 	rm -rf $(VENV) run .pytest_cache .hypothesis

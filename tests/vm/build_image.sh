@@ -1,0 +1,139 @@
+#!/bin/bash
+# Build the VM lab's Debian 12 amd64 image from Debian packages only.
+#
+#   tests/vm/build_image.sh OUTDIR        (as root; `make vm-image` calls it)
+#
+# OUTDIR gets: rootfs.img (ext4, made with `mkfs.ext4 -d`: no loop devices),
+# vmlinuz and initrd.img (booted directly: -kernel/-initrd), id_vm / id_vm.pub
+# (the ssh key the tests log in with), wheels/ (what pip inside may install) and
+# timings.txt (seconds and disk per step).
+#
+# Nothing is downloaded but Debian packages (mmdebstrap, from the configured Debian
+# mirror) and PyPI packages (`pip download` on the host into wheels/, copied into
+# the image; pip inside is pointed at them with --no-index --find-links by
+# /etc/pip.conf). The VM itself has no route off its user-net segment.
+set -euo pipefail
+
+OUT=${1:?usage: build_image.sh OUTDIR}
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PIP=${PIP:-$SRC/.venv/bin/pip}
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+SECURITY=${DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
+ARCH=${VM_ARCH:-amd64}
+KERNEL_PKG=linux-image-$ARCH
+# Free room on the root file system for the install (venv, sdist builds, logs).
+EXTRA_MB=${VM_EXTRA_MB:-1536}
+
+# What the phone and the tests need inside: systemd, a kernel, ssh, what install.sh
+# would apt-get (so that it finds them installed: the VM has no archive to reach),
+# ALSA tools for the sound tests, the kernel source and headers for out-of-tree modules.
+PACKAGES=(
+    systemd systemd-sysv udev dbus kmod "$KERNEL_PKG" initramfs-tools
+    openssh-server iproute2 procps less ca-certificates
+    python3 python3-venv python3-dev gcc libc6-dev libasound2-dev make
+    baresip-core alsa-utils
+)
+[ -n "${VM_EXTRA_PACKAGES:-}" ] && PACKAGES+=(${VM_EXTRA_PACKAGES})
+
+[ "$(id -u)" = 0 ] || { echo "build_image.sh: run it as root (mmdebstrap, mkfs.ext4 -d)" >&2; exit 1; }
+for tool in mmdebstrap mkfs.ext4 ssh-keygen; do
+    command -v "$tool" >/dev/null || { echo "build_image.sh: $tool is missing" >&2; exit 1; }
+done
+
+mkdir -p "$OUT"
+OUT=$(realpath "$OUT")
+ROOT=$OUT/rootfs
+TIMES=$OUT/timings.txt
+: > "$TIMES"
+rm -rf "$ROOT" "$OUT/rootfs.img" "$OUT/wheels"
+
+step_start=0
+step() { step_start=$(date +%s.%N); echo "== $*"; }
+done_step() {   # done_step NAME PATH_FOR_DISK
+    local secs disk
+    secs=$(awk -v a="$step_start" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
+    disk=$(du -sm "$2" 2>/dev/null | cut -f1)
+    printf '%-10s %7.1f s  %6s MB\n' "$1" "$secs" "$disk" | tee -a "$TIMES"
+}
+
+# --- the wheels (host side) --------------------------------------------------------
+step "pip download: the project's dependencies and its pi extra"
+mkdir -p "$OUT/wheels"
+# The guest is the same Debian 12 with the same Python 3.11: what pip picks here installs
+# there. Packages without a wheel come as sdists and are built inside, as on a Pi;
+# setuptools and wheel let pip build them (and the project itself) without an index.
+"$PIP" download --quiet --disable-pip-version-check --dest "$OUT/wheels" "$SRC[pi]" \
+    'setuptools>=68' wheel
+rm -f "$OUT"/wheels/deskphone-*
+done_step wheels "$OUT/wheels"
+
+# --- the root file system -----------------------------------------------------------
+step "mmdebstrap: Debian 12 ($ARCH) with ${#PACKAGES[@]} packages"
+KEY=$OUT/id_vm
+rm -f "$KEY" "$KEY.pub"
+ssh-keygen -q -t ed25519 -N "" -C deskphone-vm -f "$KEY"
+nice -n 10 mmdebstrap --quiet --variant=apt --architectures="$ARCH" \
+    --include="$(IFS=,; echo "${PACKAGES[*]}")" \
+    --dpkgopt='path-exclude=/usr/share/man/*' \
+    --dpkgopt='path-exclude=/usr/share/doc/*' \
+    --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' \
+    --customize-hook='chroot "$1" apt-get clean' \
+    bookworm "$ROOT" \
+    "deb $MIRROR bookworm main" \
+    "deb $MIRROR bookworm-updates main" \
+    "deb $SECURITY bookworm-security main"
+done_step debootstrap "$ROOT"
+
+step "configure: network, ssh, pip, fstab"
+echo deskphone-vm > "$ROOT/etc/hostname"
+printf '127.0.0.1 localhost\n127.0.1.1 deskphone-vm\n' > "$ROOT/etc/hosts"
+printf '/dev/vda / ext4 rw,errors=remount-ro 0 1\n' > "$ROOT/etc/fstab"
+# A fixed address on QEMU's user-net segment and NO default route: the guest reaches
+# 10.0.2.2 (QEMU turns that into the host's 127.0.0.1) and nothing else.
+mkdir -p "$ROOT/etc/systemd/network"
+cat > "$ROOT/etc/systemd/network/10-vm.network" <<'EOF'
+[Match]
+Name=en* eth*
+
+[Network]
+Address=10.0.2.15/24
+LinkLocalAddressing=no
+IPv6AcceptRA=no
+EOF
+# Only this segment: systemd-networkd-wait-online would wait for a "routable" link.
+mkdir -p "$ROOT/etc/systemd/system/systemd-networkd-wait-online.service.d"
+printf '[Service]\nExecStart=\nExecStart=/lib/systemd/systemd-networkd-wait-online --any --operational-state=degraded --timeout=20\n' \
+    > "$ROOT/etc/systemd/system/systemd-networkd-wait-online.service.d/vm.conf"
+systemctl --root="$ROOT" enable systemd-networkd.service ssh.service >/dev/null 2>&1
+install -d -m 0700 "$ROOT/root/.ssh"
+install -m 0600 "$KEY.pub" "$ROOT/root/.ssh/authorized_keys"
+cat > "$ROOT/etc/ssh/sshd_config.d/vm.conf" <<'EOF'
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+UseDNS no
+EOF
+# pip inside: only the directory copied in, never an index.
+cp -a "$OUT/wheels" "$ROOT/opt/wheels"
+printf '[global]\nno-index = true\nfind-links = /opt/wheels\n' > "$ROOT/etc/pip.conf"
+# Journald keeps the log across the tests' restarts of the service (and the VM).
+mkdir -p "$ROOT/var/log/journal"
+# VM-only: the ALSA loopback card stands in for the Pi's USB sound card (the tests record
+# the phone's tones on its far side); i2c-stub is loaded by the display test itself.
+printf 'snd-aloop\n' > "$ROOT/etc/modules-load.d/deskphone-vm-lab.conf"
+# A quiet console on ttyS0 (the first UART is the kernel's); getty only where a test asks.
+systemctl --root="$ROOT" mask serial-getty@ttyS0.service >/dev/null 2>&1 || true
+KVER=$(ls "$ROOT"/boot | sed -n 's/^vmlinuz-//p' | sort -V | tail -n 1)
+cp "$ROOT/boot/vmlinuz-$KVER" "$OUT/vmlinuz"
+cp "$ROOT/boot/initrd.img-$KVER" "$OUT/initrd.img"
+echo "$KVER" > "$OUT/kernel-version"
+done_step configure "$ROOT"
+
+# --- the disk image -----------------------------------------------------------------
+step "mkfs.ext4 -d: the disk image"
+used_mb=$(du -sm "$ROOT" | cut -f1)
+size_mb=$((used_mb + EXTRA_MB))
+nice -n 10 mkfs.ext4 -q -F -L root -d "$ROOT" "$OUT/rootfs.img" "${size_mb}M"
+rm -rf "$ROOT"
+done_step image "$OUT/rootfs.img"
+echo "image: $OUT/rootfs.img (${size_mb} MB, $(du -sm "$OUT/rootfs.img" | cut -f1) MB on disk)"
