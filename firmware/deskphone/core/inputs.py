@@ -149,7 +149,10 @@ class RegState:
 
 @dataclass(frozen=True)
 class CallOutgoing:
-    """The engine placed the call the core asked for under ``ref``; ``call_id`` is its SIP Call-ID."""
+    """The engine placed the call the core asked for under ``ref``.
+
+    ``call_id`` is its SIP Call-ID.
+    """
     ref: str
     call_id: str
     remote_uri: str
@@ -190,7 +193,8 @@ class CallClosed:
 # normal: BYE or our own hangup; busy: 486/600; declined: 603 and other 4xx-6xx
 # finals to our INVITE; canceled: the caller sent CANCEL; transferred: REFER
 # done; error: network or engine failure; lost: the engine went away.
-CLOSE_REASONS = frozenset({"normal", "busy", "declined", "canceled", "transferred", "error", "lost"})
+CLOSE_REASONS = frozenset({"normal", "busy", "declined", "canceled", "transferred", "error",
+                           "lost"})
 
 
 @dataclass(frozen=True)

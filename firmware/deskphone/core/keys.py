@@ -1,4 +1,4 @@
-"""The phone's key names: the physical keys and the Yealink Action URI key values that press them."""
+"""The phone's key names: the physical keys and the Yealink Action URI values that press them."""
 
 from __future__ import annotations
 

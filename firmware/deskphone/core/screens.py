@@ -22,7 +22,7 @@ DEVICE_MISSING = {"network": "No network", "keypad": "Keypad missing",
 
 @dataclass(frozen=True)
 class Screen:
-    kind: str                          # idle | dialing | ringing | ringback | connected | menu | ...
+    kind: str                          # idle | dialing | ringing | ringback | connected | menu...
     title: str                         # status bar, left: account or state
     corner: str                        # status bar, right: clock or call timer
     lines: tuple[str, ...]             # the body, top to bottom (at most 3)

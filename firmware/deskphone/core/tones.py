@@ -79,7 +79,7 @@ def check_tone(text: str) -> str | None:
 
 
 def cadence_ms(cadence: Cadence, first: bool = True) -> int | None:
-    """One pass through the cadence in ms (the first pass with the ``!`` elements); None if endless."""
+    """One pass through the cadence in ms (the first with the ``!`` elements); None if endless."""
     total = 0
     for el in cadence:
         if el.once and not first:
