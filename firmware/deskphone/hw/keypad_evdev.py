@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import glob
 import logging
 import os
 from typing import Any, Callable, Protocol
@@ -46,8 +47,11 @@ class InputBus(Protocol):
 
 class KernelInputBus:
     def paths(self) -> list[str]:
-        import evdev
-        return list(evdev.list_devices())
+        # Every event node we may read, not evdev.list_devices(): that keeps only nodes
+        # access(R_OK|W_OK) allows, and under the unit's DeviceAllow=char-input r the
+        # device cgroup refuses W_OK, so it returned [] and no name/phys ever matched.
+        # open() still gets a read-only descriptor (InputDevice falls back to O_RDONLY).
+        return sorted(p for p in glob.glob("/dev/input/event*") if os.access(p, os.R_OK))
 
     def open(self, path: str) -> Any:
         import evdev
