@@ -16,6 +16,7 @@ luma = pytest.importorskip("luma.oled")
 from luma.core.interface.serial import i2c  # noqa: E402
 
 from support.oled import FakeSMBus, PanelRam, RecordingSerial  # noqa: E402
+from support.waiting import until  # noqa: E402
 
 # luma.oled still calls Image.getdata(), which Pillow 12 deprecates.
 pytestmark = pytest.mark.filterwarnings("ignore:Image.Image.getdata:DeprecationWarning")
@@ -99,10 +100,7 @@ def test_power_level_dims_and_switches_off_at_night():
 
 
 async def wait_for(pred, timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.01)
+    await until(pred, timeout, "the display's state")
 
 
 def i2c_display(bus: FakeSMBus, **kw) -> tuple[LumaDisplay, list[tuple[bool, str]]]:

@@ -20,6 +20,7 @@ from support.sip_lab import start_sip_phone
 from support.sip_lab_fixtures import alice, bob, lab, stop_and_check  # noqa: F401
 from support.sound_lab import amplitude, board_section
 from support.sound_lab_fixtures import sound_lab, sound_plugin  # noqa: F401
+from support.waiting import until
 
 RATE = 16000
 LOUD = "".join(f"deskphone.volume.{c} = 15\n" for c in ("ring", "handset", "speaker"))
@@ -39,13 +40,6 @@ def with_440(lab, device: str, after: float):
                 amplitude(x[-rec.rate // 2:], rec.rate, 440) > 0.05:
             found.append(rec)
     return found
-
-
-async def until(condition, timeout: float = T, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} did not happen within {timeout} s"
-        await asyncio.sleep(0.05)
 
 
 async def test_far_end_audio_on_the_handset_moves_to_the_speaker(

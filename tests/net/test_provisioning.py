@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import socket
@@ -13,6 +12,7 @@ import yarl
 from deskphone.net.provisioning import PROVISIONED, install_set, server_and_auth, validate
 from support.phone import settle, start_phone
 from support.prov_server import ProvServer
+from support.waiting import until
 
 MAC = "001565abcdef"          # the test board's
 GOOD_COMMON = "#!version:1.0.0.1\nfeatures.dnd.enable = 1\nforward.always.target = 500\n"
@@ -35,9 +35,7 @@ async def autop(app, receiver, *, expect_finish: bool):
     """Press AutoP and wait for the outcome."""
     done = app.provisioner.last_result
     app.keypad.press("AUTOP")
-    async with asyncio.timeout(5):
-        while app.provisioner.last_result is done:
-            await asyncio.sleep(0.01)
+    await until(lambda: app.provisioner.last_result is not done, 5, "a provisioning result")
     await settle(app)
     result = app.provisioner.last_result
     if expect_finish:
