@@ -11,7 +11,7 @@ import pytest
 from deskphone.core import inputs as ins
 from deskphone.core.phone import DeviceInfo, Phone
 from deskphone.core import effects as fx
-from deskphone.hw.keymaps import KEYMAPS, build_keymap
+from deskphone.config.board_input import KEYMAPS, build_keymap
 from deskphone.hw.keypad_evdev import DeviceMatch, EvdevHookSwitch, EvdevKeypad
 
 evdev = pytest.importorskip("evdev")

@@ -13,7 +13,7 @@ import pytest
 
 from deskphone.core import effects as fx
 from deskphone.core.tones import key_tone, tone_plan
-from deskphone.sound.config import parse_sound
+from deskphone.config.board_sound import parse_sound
 from deskphone.sound.mixer import AlsaMixer
 from deskphone.sound.output import AlsaSound
 from deskphone.sound.player import RoutePlayer

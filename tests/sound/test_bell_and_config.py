@@ -14,7 +14,7 @@ from deskphone.config.board import load_board  # noqa: E402
 from deskphone.core.tones import parse_tone, tone_plan  # noqa: E402
 from deskphone.errors import BoardError  # noqa: E402
 from deskphone.sound.bell import GpioBell, on_off  # noqa: E402
-from deskphone.sound.config import parse_sound  # noqa: E402
+from deskphone.config.board_sound import parse_sound  # noqa: E402
 
 
 def test_ring_cadence_as_bell_stretches():

@@ -18,7 +18,7 @@ from typing import Awaitable, Callable, Mapping
 from ..core import effects as fx
 from ..core import inputs as ins
 from ..core.accounts import account
-from ..sound.config import ROUTES, parse_sound
+from ..config.board_sound import ROUTES, parse_sound
 from .baresip_config import BaresipConfigError, LaunchConfig, account_line
 from .baresip_events import BaresipCall, BaresipEvents, Output, first_line
 from .baresip_supervisor import Timing

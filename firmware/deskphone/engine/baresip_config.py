@@ -24,7 +24,7 @@ from typing import Mapping
 from ..config.yealink_cfg import atomic_write_text
 from ..core.accounts import Account, enabled_accounts
 from ..errors import ConfigError
-from ..sound.config import KEYS as BOARD_SOUND_KEYS, ROUTES, parse_sound
+from ..config.board_sound import KEYS as BOARD_SOUND_KEYS, ROUTES, parse_sound
 
 # Where Debian, Raspberry Pi OS and a source build put the modules; the first that exists wins.
 MODULE_DIRS = ("/usr/lib/baresip/modules", "/usr/lib/*/baresip/modules",
@@ -175,7 +175,7 @@ def sound_devices(sound: Mapping[str, object], simulated: bool) -> dict[str, obj
         raise BaresipConfigError(f"unknown key(s) in [sound]: {', '.join(sorted(unknown))}",
                                  key="sound")
     if any(route in sound for route in ROUTES):
-        # The phone's own sound devices (sound/config.py): call audio starts on the
+        # The phone's own sound devices (config/board_sound.py): call audio starts on the
         # handset, the alert device is the loudspeaker; calls move with the route.
         try:
             board = parse_sound(sound, simulated)

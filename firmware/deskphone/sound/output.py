@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..core import effects as fx
-from .config import ROUTES, SoundConfig
+from ..config.board_sound import ROUTES, SoundConfig
 from .mixer import AlsaMixer, MixerError
 from .player import OpenPcm, RoutePlayer, open_alsa_pcm
 from .synth import gain_for
