@@ -1,5 +1,5 @@
 """Property tests (Hypothesis) for the pure parsers of remote control: Action URI values,
-variable expansion as it reaches the wire, and the trusted-source list.
+and the trusted-source list (variables as they reach the wire: tests/net/test_action_url_properties.py).
 
 Bounded: each property runs a few hundred examples in well under a second or
 two. The long runs are ``make fuzz`` (tests/fuzz/fuzz_parsers.py).
@@ -13,17 +13,13 @@ tests/net/test_sip_message_properties.py).
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import parse_qs, urlsplit
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deskphone.core import inputs as ins
-from deskphone.core.events import VARIABLES
 from deskphone.core.trust import TrustedSources, TrustListError, parse_peer
 from deskphone.core.uri import ActionUriError, parse_key, parse_request
-from deskphone.core.variables import expand
-from deskphone.net.action_url import request_url
 
 # --- Action URI values (core/uri.py) ---------------------------------------------------
 
@@ -98,25 +94,6 @@ def test_any_request_parameters_parse_or_fail_cleanly(params):
         one_line_error(exc)
         return
     assert inputs
-
-
-# --- variables, all the way to the bytes the sender puts on the wire ----------------------
-
-TEMPLATE = "http://receiver.invalid/p/$mac/x?" + "&".join(f"{n}=${n}" for n in VARIABLES) + "#f"
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.fixed_dictionaries({name: st.text() for name in VARIABLES}))
-def test_no_value_breaks_out_of_its_parameter_on_the_wire(values):
-    url = request_url(expand(TEMPLATE, values))         # exactly what aiohttp will send
-    raw = str(url)
-    assert url.host == "receiver.invalid" and url.raw_path.startswith("/p/")
-    assert url.raw_path.count("/") == 3                 # a value in the path adds no segment
-    query = urlsplit(raw).query
-    assert parse_qs(query, keep_blank_values=True, strict_parsing=True,
-                    errors="strict") == {
-        name: [values[name].encode("utf-8", "replace").decode("utf-8")] for name in VARIABLES}
-    assert "#" not in raw.split("#", 1)[0].split("?", 1)[1]
 
 
 # --- the trusted-source list (core/trust.py) ----------------------------------------------

@@ -26,7 +26,7 @@ from typing import Callable, Literal
 from ..core.events import BY_CFG_KEY, CFG_PREFIX as ACTION_URL_PREFIX
 from ..core.accounts import MAX_ACCOUNTS, TRANSPORTS  # noqa: F401 (re-exported)
 from ..core.trust import TRUST_PREFIX, trust_key  # noqa: F401 (re-exported; one definition)
-from ..core.phone import DEFAULT_VOLUME, VOLUME_CONTEXTS, VOLUME_STEPS
+from ..core.state import DEFAULT_VOLUME, VOLUME_CONTEXTS, VOLUME_STEPS
 from ..core.tones import OVERRIDE_KEYS as TONE_KEYS, check_tone
 from ..errors import ConfigError
 
