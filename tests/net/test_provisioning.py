@@ -9,7 +9,7 @@ import socket
 import pytest
 import yarl
 
-from deskphone.net.provisioning import PROVISIONED, install_set, server_and_auth, validate
+from deskphone.net.provisioning import PROVISIONED, check_files, install_set, server_and_auth
 from support.phone import settle, start_phone
 from support.prov_server import ProvServer
 from support.waiting import until
@@ -28,7 +28,9 @@ def closed_port() -> int:
 
 def provisioned(app) -> dict[str, str]:
     link = app.state_dir / PROVISIONED
-    return {p.name: p.read_text() for p in link.iterdir()} if link.exists() else {}
+    if not link.exists():
+        return {}
+    return {p.name: p.read_text() for p in link.iterdir() if p.name != ".order"}
 
 
 async def autop(app, receiver, *, expect_finish: bool):
@@ -65,7 +67,10 @@ async def test_good_files_with_basic_auth_are_applied_and_fire_autop_finish(tmp_
             assert phone.phone.settings["features.dnd.enable"] is True   # the core has them
             assert s.origin("forward.always.target") == f"provisioned/{MAC}.cfg:2"
             assert provisioned(phone) == files
-            assert [name for name, _ in server.requests] == ["y000000000000.cfg", f"{MAC}.cfg"]
+            # No boot file: the common file, the T46S's own common file, then <mac>.cfg.
+            # Each file is asked for twice: without credentials, then answering the challenge.
+            assert [name for name, auth in server.requests if auth] == [f"{MAC}.boot", "y000000000000.boot", "y000000000000.cfg",
+                                      "y000000000066.cfg", f"{MAC}.cfg"]
         finally:
             await phone.stop()
 
@@ -98,12 +103,11 @@ async def test_credentials_in_the_url_work_and_stay_out_of_the_log(tmp_path, rec
 
 
 @pytest.mark.parametrize("bad, why", [
-    ("#!version:1.0.0.1\nfeatures.dnd.enable = yes\n",
-     "y000000000000.cfg:2: features.dnd.enable: expected 0 or 1"),
     ("<html><body>Please log in</body></html>\n", "first line must be '#!version:1.0.0.1'"),
-    ("#!version:1.0.0.1\naction_url.dnd_on = ftp://x/y\n", "action_url.dnd_on: URL must start"),
+    (b"#!version:1.0.0.1\nlabel = caf\xe9\n", "y000000000000.cfg:2: not UTF-8 text"),
 ])
-async def test_a_bad_file_changes_nothing_and_says_why(tmp_path, receiver, caplog, bad, why):
+async def test_a_file_in_another_format_changes_nothing_and_says_why(tmp_path, receiver, caplog,
+                                                                     bad, why):
     files = {"y000000000000.cfg": GOOD_COMMON, f"{MAC}.cfg": GOOD_MAC}
     async with ProvServer(files) as server:
         phone = await start_phone(tmp_path, receiver.base,
@@ -122,6 +126,34 @@ async def test_a_bad_file_changes_nothing_and_says_why(tmp_path, receiver, caplo
             assert provisioned(phone) == before_files
             assert "auto provisioning: bad file from the server: " in caplog.text
             assert phone.phone.message == "Provisioning failed"       # on the screen too
+        finally:
+            await phone.stop()
+
+
+async def test_bad_values_and_unknown_keys_are_reported_and_the_rest_applied(tmp_path, receiver,
+                                                                            caplog):
+    # A Yealink phone takes a template full of keys it does not know and ignores a bad
+    # value; so does this one, and says which (admin guide: "invalid values are ignored").
+    common = ("#!version:1.0.0.1\nfeatures.dnd.enable = yes\naction_url.dnd_on = ftp://x/y\n"
+              "action_url.is_ume = \nlang.gui = English\nno equals sign here\n"
+              "forward.always.target = 500\ncall_waiting.enable = 0\n")
+    async with ProvServer({"y000000000000.cfg": common}) as server:
+        phone = await start_phone(tmp_path, receiver.base,
+                                  extra=f"static.auto_provision.server.url = {server.url}\n")
+        try:
+            result = await autop(phone, receiver, expect_finish=True)
+            assert result.ok and result.reason == "4 value(s) ignored", result.reason
+            s = phone.settings
+            assert s["forward.always.target"] == "500" and s["call_waiting.enable"] is False
+            assert s["features.dnd.enable"] is False          # the bad value left the default
+            report = phone.provisioner.last_report
+            assert any("features.dnd.enable: expected 0 or 1" in p for p in report.problems)
+            assert any("action_url.dnd_on: URL must start" in p for p in report.problems)
+            assert any("expected 'key = value'" in p for p in report.problems)
+            assert "y000000000000.cfg:5: lang.gui" in report.ignored
+            # A key of newer firmware in a family this phone owns: reported, not refused.
+            assert any("action_url.is_ume: unknown Action URL event" in p for p in report.problems)
+            assert "features.dnd.enable: expected 0 or 1, got 'yes' (ignored)" in caplog.text
         finally:
             await phone.stop()
 
@@ -153,7 +185,7 @@ async def test_wrong_credentials_are_named_not_shown(tmp_path, receiver):
         try:
             result = await autop(phone, receiver, expect_finish=False)
             assert not result.ok
-            assert "HTTP 401" in result.reason and "user_name and password" in result.reason
+            assert "HTTP 401" in result.reason and "server.username and .password" in result.reason
             assert "wrong-password" not in result.reason
         finally:
             await phone.stop()
@@ -201,7 +233,7 @@ async def test_neither_file_on_the_server(tmp_path, receiver):
                                   extra=f"static.auto_provision.server.url = {server.url}\n")
         try:
             result = await autop(phone, receiver, expect_finish=False)
-            assert "has neither y000000000000.cfg nor 001565abcdef.cfg" in result.reason
+            assert "has none of the files this phone asks for" in result.reason
         finally:
             await phone.stop()
 
@@ -220,10 +252,15 @@ def test_server_and_auth():
     assert auth is None
 
 
-def test_validate_reports_every_file():
-    problems = validate({"a.cfg": "#!version:1.0.0.1\nfeatures.dnd.enable = 2\n",
-                         "b.cfg": "#!version:1.0.0.1\nlang.gui = English\n"})
-    assert problems == ["a.cfg:2: features.dnd.enable: expected 0 or 1, got '2'"]
+def test_check_files_reports_every_file_and_refuses_only_the_format():
+    texts, report = check_files({"a.cfg": b"#!version:1.0.0.1\nfeatures.dnd.enable = 2\n",
+                                 "b.cfg": b"#!version:1.0.0.1\nlang.gui = English\n",
+                                 "c.cfg": b"key = value\n"})
+    assert report.problems == ["a.cfg:2: features.dnd.enable: expected 0 or 1, got '2'"]
+    assert report.ignored == ["b.cfg:2: lang.gui"]
+    assert report.refused == ["c.cfg: first line must be '#!version:1.0.0.1': not a Yealink "
+                              "config file"]
+    assert list(texts) == ["a.cfg", "b.cfg"]
 
 
 def test_install_set_replaces_a_legacy_directory(tmp_path):

@@ -115,11 +115,59 @@ def _check_iplist(value: str) -> str | None:
     return None
 
 
+def _check_prov_url(value: str) -> str | None:
+    # Yealink's provisioning server: http, https, tftp or ftp (a bare host means tftp there;
+    # here it must say which).
+    scheme, sep, rest = value.partition("://")
+    if value and (not sep or scheme.lower() not in ("http", "https", "tftp", "ftp")):
+        return "URL must start with http://, https://, tftp:// or ftp://"
+    if value and (not rest or rest.startswith("/")):
+        return "URL has no host"
+    return None
+
+
+def _check_hhmm(value: str) -> str | None:
+    if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
+        return "expected a time of day as HH:MM (00:00 to 23:59)"
+    return None
+
+
+def _check_days(value: str) -> str | None:
+    # Yealink: the days as digits, 0 = Sunday ... 6 = Saturday ("0123456" = every day).
+    if not re.fullmatch(r"[0-6]{1,7}", value):
+        return "expected days as digits 0 (Sunday) to 6 (Saturday), e.g. 12345"
+    return None
+
+
 def _check_user_password(value: str) -> str | None:
     # Yealink's static.security.user_password is "<user>:<password>".
     if value and (":" not in value or value.startswith(":")):
         return "expected the Yealink form user:password"
     return None
+
+
+_HOSTNAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})"
+                       r"(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?")
+
+
+def check_host(value: str) -> str | None:
+    """A SIP server / outbound proxy: a DNS name, an IPv4 address or an IPv6 one ([...] too).
+
+    Nothing else: the value goes into baresip's account line, where ``;`` ``<``
+    ``>`` or a blank would add options of the writer's choosing (``;auth_pass=``,
+    ``;mediaenc=``). The port has a key of its own.
+    """
+    if not value:
+        return None
+    bare = value[1:-1] if value.startswith("[") and value.endswith("]") else value
+    try:
+        ipaddress.ip_address(bare)
+        return None
+    except ValueError:
+        pass
+    if bare is value and _HOSTNAME.fullmatch(value) and not value.replace(".", "").isdigit():
+        return None
+    return f"not a host name or IP address: {value[:40]!r} (the port has its own key)"
 
 
 def parse_value(spec: KeySpec, raw: str) -> object:
@@ -228,12 +276,12 @@ def _account_specs(n: int) -> list[KeySpec]:
         _str(p + "auth_name"),
         _str(p + "user_name"),
         _secret(p + "password"),
-        _str(p + "sip_server.1.address"),
+        KeySpec(p + "sip_server.1.address", "str", "", max_len=STR_MAX_LEN, check=check_host),
         _port(p + "sip_server.1.port", 5060),
         _int(p + "sip_server.1.expires", 3600, 30, 2**31 - 1),  # Yealink's range
         _int(p + "sip_server.1.transport_type", 0, 0, len(TRANSPORTS) - 1),
         _bool(p + "outbound_proxy_enable", False),
-        _str(p + "outbound_host"),
+        KeySpec(p + "outbound_host", "str", "", max_len=STR_MAX_LEN, check=check_host),
         _port(p + "outbound_port", 5060),
     ]
 
@@ -277,11 +325,27 @@ _SPECS: list[KeySpec] = [
     _bool("static.wui.https_enable", True),
     _str("static.security.user_name.admin", "admin"),
     _secret("static.security.user_password", check=_check_user_password),
-    # auto provisioning
-    _url("static.auto_provision.server.url", 1024),
+    # auto provisioning (net/provisioning.py; when: core/lifecycle.py)
+    KeySpec("static.auto_provision.server.url", "str", "", max_len=1024, check=_check_prov_url),
     _bool("static.auto_provision.power_on", False),
-    _str("static.auto_provision.user_name"),
+    _str("static.auto_provision.server.username"),          # Yealink's names
+    _secret("static.auto_provision.server.password"),
+    _str("static.auto_provision.user_name"),                # this phone's first spelling
     _secret("static.auto_provision.password"),
+    _bool("static.auto_provision.repeat.enable", False),
+    _int("static.auto_provision.repeat.minutes", 1440, 1, 43200),
+    _bool("static.auto_provision.weekly.enable", False),
+    KeySpec("static.auto_provision.weekly.begin_time", "str", "00:00", check=_check_hhmm),
+    KeySpec("static.auto_provision.weekly.end_time", "str", "00:00", check=_check_hhmm),
+    KeySpec("static.auto_provision.weekly.dayofweek", "str", "0123456",
+            check=_check_days),
+    _bool("static.auto_provision.dhcp_option.enable", True),
+    _bool("static.auto_provision.pnp_enable", True),
+    _str("deskphone.provisioning.model", "T46S", max_len=32),
+    _str("deskphone.provisioning.firmware", "66.86.0.15", max_len=32),
+    _str("deskphone.provisioning.lease_files", max_len=4096),  # extra DHCP lease files to read
+    _secret("deskphone.user_password.user"),   # static.security.user_password = user:PW
+    _secret("deskphone.user_password.var"),    # ... = var:PW (Yealink's var user)
     # our own
     _enum("deskphone.engine", "sim", ("sim", "baresip")),
     _str("deskphone.action_url.ca_file", max_len=4096),
@@ -289,6 +353,12 @@ _SPECS: list[KeySpec] = [
     _int("deskphone.action_url.max_in_flight", 8, 1, 64),  # requests per host at once
     _bool("deskphone.action_uri_require_auth", False),
     _port("deskphone.sip_notify_port", 5070),
+    # NOTIFYs must carry a digest of an enabled account's auth_name/password (401 first)
+    _bool("deskphone.sip_notify_auth", True),
+    # names the phone answers to as HTTP Host besides its addresses (DNS names, comma list)
+    _str("deskphone.http_host_names"),
+    # take requests that a browser marks as sent from another site's page (CSRF)
+    _bool("deskphone.http_allow_cross_site", False),
     _int("deskphone.hook.debounce_ms", 30, 0, 1000),
     _enum("deskphone.log_level", "info", ("debug", "info", "warning", "error")),
 ]

@@ -33,6 +33,9 @@ COMMON_FILE = re.compile(r"y0000000000[0-9a-f]{2}\.cfg", re.IGNORECASE)
 # line as an ignored entry: this reader never goes to the network.
 INCLUDE_DIRECTIVE = "include:config"
 _MAC = re.compile(r"[0-9a-f]{12}")
+USER_PASSWORD = "static.security.user_password"
+OTHER_USERS = ("user", "var")                   # Yealink's users besides the admin
+OTHER_USERS_PREFIX = "deskphone.user_password."
 # Kinds for which "" cannot be a value, so a blank line value means "factory default".
 _BLANK_MEANS_DEFAULT = ("bool", "int", "enum")
 
@@ -74,7 +77,8 @@ def parse_cfg(text: str, filename: str) -> ParsedCfg:
         if not stripped or stripped.startswith("#"):
             continue
         if stripped.startswith(INCLUDE_DIRECTIVE):
-            rest = stripped.removeprefix(INCLUDE_DIRECTIVE).strip(BLANKS + "=")
+            # include:config "http://server/dir/file.cfg" (the quotes are Yealink's, optional)
+            rest = stripped.removeprefix(INCLUDE_DIRECTIVE).strip(BLANKS + "=").strip('"')
             parsed.entries.append(CfgEntry(INCLUDE_DIRECTIVE, rest, number))
             continue
         key, sep, value = stripped.partition("=")
@@ -130,7 +134,7 @@ def config_files(directory: Path, mac: str | None) -> list[Path]:
 def apply_parsed(loaded: LoadedConfig, parsed: ParsedCfg) -> None:
     """Merge one parsed file into ``loaded``: its valid values win over earlier ones."""
     loaded.errors.extend(parsed.errors)
-    for entry in parsed.entries:
+    for entry in map(_per_user, parsed.entries):
         try:
             spec = lookup(entry.key)
             if spec is None:
@@ -151,6 +155,19 @@ def apply_parsed(loaded: LoadedConfig, parsed: ParsedCfg) -> None:
         else:
             loaded.values[entry.key] = value
             loaded.origins[entry.key] = (parsed.filename, entry.line)
+
+
+def _per_user(entry: CfgEntry) -> CfgEntry:
+    """``static.security.user_password = user:PW`` sets the user's password, not the admin's.
+
+    Yealink templates carry one line per user (FusionPBX: var, admin, user; Wazo: user,
+    admin): a later ``user:`` or ``var:`` line must not replace the admin password.
+    """
+    if entry.key == USER_PASSWORD:
+        owner, sep, password = entry.value.partition(":")
+        if sep and owner in OTHER_USERS:
+            return CfgEntry(f"{OTHER_USERS_PREFIX}{owner}", password, entry.line)
+    return entry
 
 
 def load_config_dir(path: Path | str, mac: str) -> LoadedConfig:
