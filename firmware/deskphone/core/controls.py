@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from . import calls, feature_control, lifecycle, sound_model
+from . import calls, feature_control, lifecycle, records, sound_model, xml_browser
 from . import effects as fx
 from . import inputs as ins
 from .accounts import MAX_ACCOUNTS, account
@@ -97,6 +97,8 @@ def on_key_press(step: Step, inp: ins.KeyPress) -> None:
         if not inp.remote:
             lifecycle.answer_prompt(step, key == "OK")
         return
+    if xml_browser.on_key(step, key) or records.on_key(step, key):
+        return      # a pushed XML object, History or a list (and RD) took the key
     if state.menu is not None and _menu_key(step, key):
         return
     if key == "HEADSET":
@@ -117,6 +119,8 @@ def on_key_press(step: Step, inp: ins.KeyPress) -> None:
 def softkey(step: Step, label: str, remote: bool = False) -> None:
     if label == "DND":
         feature_control.toggle(step, DND)
+    elif records.softkey(step, label):
+        return
     elif label in SOFT_KEYS:
         on_key_press(step, ins.KeyPress(SOFT_KEYS[label], remote))
 

@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
+# What the phone shows and remembers: inputs kept beside their own models.
+from .call_log import CallLogLoaded, ClearCallLog
+from .directory import DirectoryLoaded
+from .xml_objects import PushXml, XmlLed
+
 # --- the phone's own life ---------------------------------------------------
 
 
@@ -234,5 +239,6 @@ Input = (
     | RequestRestart | RemoteControlAsk
     | CallRinging | CallEstablished | CallClosed | CallRemoteHold | TransferResult | EngineState
     | DeviceState
+    | CallLogLoaded | ClearCallLog | DirectoryLoaded | PushXml | XmlLed
 )
 

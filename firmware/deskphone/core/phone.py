@@ -21,6 +21,10 @@ from ..errors import UnknownInput
 from . import calls, controls, feature_control, lifecycle, outputs, sound_model
 from . import effects as fx
 from . import inputs as ins
+from . import records, xml_browser
+from .call_log import CallLogLoaded, ClearCallLog
+from .directory import DirectoryLoaded
+from .xml_objects import PushXml, XmlLed
 from .screens import Screen, build_screen
 from .state import (DEFAULT_VOLUME, ROUTES, VOLUME_CONTEXTS, VOLUME_STEPS, Call, CallState,
                     DeviceInfo, DialBuffer, Menu, PhoneState)
@@ -49,6 +53,8 @@ def on_timer_fired(step: Step, inp: ins.TimerFired) -> None:
         run(step)
     elif inp.name.startswith(NO_ANSWER_TIMER):
         calls.no_answer_timeout(step, inp.name[len(NO_ANSWER_TIMER):])
+    else:
+        xml_browser.on_timer(step, inp.name)
 
 
 HANDLERS: dict[type, Handler] = {
@@ -62,6 +68,12 @@ HANDLERS: dict[type, Handler] = {
     ins.RequestRestart: lifecycle.on_request_restart,
     ins.RemoteControlAsk: lifecycle.on_remote_control_ask,
     ins.DeviceState: lifecycle.on_device_state,
+    # what the phone shows and remembers (core.records, core.xml_browser)
+    CallLogLoaded: records.on_call_log_loaded,
+    ClearCallLog: records.on_clear_call_log,
+    DirectoryLoaded: records.on_directory_loaded,
+    PushXml: xml_browser.on_push,
+    XmlLed: xml_browser.on_xml_led,
     # the person at the phone
     ins.KeyPress: controls.on_key_press,
     ins.HookChanged: controls.on_hook_changed,
@@ -147,7 +159,10 @@ class Phone:
         step = Step(state)
         if state.progress is not None and sound_model.ends_progress_tone(inp):
             sound_model.end_progress(step)
+        inp, calls_before = records.before(state, inp)
         handler(step, inp)
+        records.after(step, inp, calls_before)
+        xml_browser.after(step, inp)
         if state.started:
             outputs.after_input(step)
         return step.out

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from . import features
+from . import features, xml_screens
 from .accounts import account, enabled_accounts
 from .state import Call, PhoneState
 
@@ -97,6 +97,10 @@ def _base_screen(phone: PhoneState, now: float) -> Screen:
                       ("Ok", "", "", "Cancel"), tuple(icons),
                       status=f"Asking: remote control from {source}")
 
+    mine = xml_screens.screen_fields(phone, now)     # a pushed XML object, History, lists
+    if mine is not None:
+        return Screen(icons=tuple(icons), **mine)
+
     if phone.menu is not None:
         menu = phone.menu
         if menu.editing is not None:
@@ -166,7 +170,8 @@ def _base_screen(phone: PhoneState, now: float) -> Screen:
     else:
         title, line2 = "No account", "Set account.1.* in the config"
     line3 = f"{phone.missed} missed call{'s' if phone.missed != 1 else ''}" if phone.missed else ""
-    return Screen("idle", title, _clock(now), (time.strftime("%a %d %b", time.localtime(now)),
-                                               line2, line3),
-                  ("DND", "", "Redial", "Menu"), tuple(icons),
+    body = xml_screens.idle_lines(phone, (time.strftime("%a %d %b", time.localtime(now)),
+                                          line2, line3))
+    return Screen("idle", title, _clock(now), body,
+                  ("DND", "History", "Redial", "Menu"), tuple(icons),
                   status="Idle" + (f" ({line2})" if line2 else ""))

@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from .accounts import enabled_accounts
+from .call_log import CallLog
+from .directory import Directory
+from .views import View
+from .xml_objects import XmlState
 
 ROUTES = ("handset", "speaker", "headset")
 # What the volume keys adjust, each kept as deskphone.volume.<context>: the ringer,
@@ -126,6 +130,11 @@ class PhoneState:
     progress: tuple[str, str] | None = None
     refs: int = 0
     sent: Sent = field(default_factory=Sent)
+    # What the phone shows and remembers (core.records, core.xml_browser).
+    call_log: CallLog = field(default_factory=CallLog)
+    directory: Directory = field(default_factory=Directory)
+    view: View | None = None             # History, a call log list or the directory
+    xml: XmlState = field(default_factory=XmlState)
 
     def setting(self, key: str, default: object) -> object:
         return self.settings.get(key, default)
