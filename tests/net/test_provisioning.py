@@ -10,9 +10,8 @@ import pytest
 import yarl
 
 from deskphone.net.provisioning import PROVISIONED, check_files, install_set, server_and_auth
-from support.phone import settle, start_phone
-from support.prov_server import ProvServer
-from support.waiting import until
+from support.phone import start_phone
+from support.prov_server import ProvServer, autop, provisioned
 
 MAC = "001565abcdef"          # the test board's
 GOOD_COMMON = "#!version:1.0.0.1\nfeatures.dnd.enable = 1\nforward.always.target = 500\n"
@@ -24,28 +23,6 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]          # closed again when we return: nothing listens
-
-
-def provisioned(app) -> dict[str, str]:
-    link = app.state_dir / PROVISIONED
-    if not link.exists():
-        return {}
-    return {p.name: p.read_text() for p in link.iterdir() if p.name != ".order"}
-
-
-async def autop(app, receiver, *, expect_finish: bool):
-    """Press AutoP and wait for the outcome."""
-    done = app.provisioner.last_result
-    app.keypad.press("AUTOP")
-    await until(lambda: app.provisioner.last_result is not done, 5, "a provisioning result")
-    await settle(app)
-    result = app.provisioner.last_result
-    if expect_finish:
-        await receiver.wait("setup_autop_finish")
-    else:
-        await receiver.quiet(0.2)
-        assert "setup_autop_finish" not in receiver.events()
-    return result
 
 
 async def test_good_files_with_basic_auth_are_applied_and_fire_autop_finish(tmp_path, receiver):

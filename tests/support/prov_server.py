@@ -21,7 +21,11 @@ import uuid
 
 from aiohttp import web
 
+from deskphone.config.layers import ORDER_FILE, PROVISIONED
+
 from .http_server import LocalHttpServer
+from .phone import settle
+from .waiting import until
 
 WAZO_UA = re.compile(r"^[yY]ealink\s+SIP-(\w+)\s+([\d.]+)\s+([\da-fA-F:]{17})$")
 REALM = "prov.example.org"
@@ -121,9 +125,35 @@ class ProvServer:
             await asyncio.sleep(self.split.get(name, 0.05))
             await resp.write(data[half:])
             if name in self.short:
-                assert request.transport is not None
-                request.transport.close()
+                # What arrived is all there is: the connection ends mid-body.
+                transport = request.transport
+                if transport is not None:
+                    transport.close()
                 return resp
             await resp.write_eof()
             return resp
         return web.Response(body=data, content_type="text/plain")
+
+
+def provisioned(app) -> dict[str, str]:
+    """The installed set of a test phone: file name -> text (the order file left out)."""
+    link = app.state_dir / PROVISIONED
+    if not link.exists():
+        return {}
+    return {p.name: p.read_text() for p in link.iterdir() if p.name != ORDER_FILE}
+
+
+async def autop(app, receiver, *, expect_finish: bool, press: bool = True):
+    """Press AutoP (or wait for a run started otherwise) and wait for the outcome."""
+    done = app.provisioner.last_result
+    if press:
+        app.keypad.press("AUTOP")
+    await until(lambda: app.provisioner.last_result is not done, 10, "a provisioning result")
+    await settle(app)
+    result = app.provisioner.last_result
+    if expect_finish:
+        await receiver.wait("setup_autop_finish")
+    else:
+        await receiver.quiet(0.2)
+        assert "setup_autop_finish" not in receiver.events()
+    return result

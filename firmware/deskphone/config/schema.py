@@ -127,14 +127,14 @@ def _check_prov_url(value: str) -> str | None:
 
 
 def _check_hhmm(value: str) -> str | None:
-    if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
+    if value and not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
         return "expected a time of day as HH:MM (00:00 to 23:59)"
     return None
 
 
 def _check_days(value: str) -> str | None:
     # Yealink: the days as digits, 0 = Sunday ... 6 = Saturday ("0123456" = every day).
-    if not re.fullmatch(r"[0-6]{1,7}", value):
+    if value and not re.fullmatch(r"[0-6]{1,7}", value):
         return "expected days as digits 0 (Sunday) to 6 (Saturday), e.g. 12345"
     return None
 
@@ -318,6 +318,15 @@ _SPECS: list[KeySpec] = [
     _port("network.port.min_rtpport", 11780),  # RTP range (Yealink's defaults), for baresip
     _port("network.port.max_rtpport", 12780),
     _bool("security.trust_certificates", True),  # verify HTTPS certificates of Action URL receivers
+    # XML push (net/xml_push.py) and remote phone books (net/phonebook.py)
+    KeySpec("push_xml.server", "iplist", "", max_len=ACTION_URL_MAX_LEN),
+    _bool("push_xml.sip_notify", False),
+    _str("push_xml.username"),
+    _secret("push_xml.password"),
+    *(spec for n in range(1, 6) for spec in (
+        KeySpec(f"remote_phonebook.data.{n}.url", "str", "", max_len=1024, check=_check_prov_url),
+        _str(f"remote_phonebook.data.{n}.name"))),
+    _int("features.remote_phonebook.flash_time", 21600, 0, 1296000),  # seconds; 0: at start only
     # web server
     _port("static.network.port.http", 80),
     _port("static.network.port.https", 443),

@@ -307,7 +307,7 @@ class Provisioner:
         base = fetcher.target.base
         for item in wanted:
             url = base.join(yarl.URL(item))
-            if url.host != base.host or url.scheme != base.scheme:
+            if url.origin() != base.origin():
                 # The credentials are for this server; another one is not asked.
                 raise ProvisioningError(f"{boot} includes {url.with_user(None)}, on another "
                                         "server than the provisioning server")
