@@ -324,7 +324,7 @@ _SPECS: list[KeySpec] = [
     _str("push_xml.username"),
     _secret("push_xml.password"),
     *(spec for n in range(1, 6) for spec in (
-        KeySpec(f"remote_phonebook.data.{n}.url", "str", "", max_len=1024, check=_check_prov_url),
+        _url(f"remote_phonebook.data.{n}.url", 1024),
         _str(f"remote_phonebook.data.{n}.name"))),
     _int("features.remote_phonebook.flash_time", 21600, 0, 1296000),  # seconds; 0: at start only
     # web server
