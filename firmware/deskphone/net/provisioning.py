@@ -55,7 +55,7 @@ from ..config.yealink_cfg import (HEADER, INCLUDE_DIRECTIVE, LoadedConfig, apply
 from ..core import inputs as ins
 from ..host import PhoneHost
 from .provisioning_fetch import (FETCH_TIMEOUT, MAX_FILE, Fetcher, ProvisioningError, Target,
-                                 basic_auth, target_for)
+                                 basic_auth, resolve, target_for)
 
 __all__ = ["Provisioner", "ProvisioningError", "install_set", "check_files", "user_agent",
            "common_file", "server_and_auth", "PROVISIONED", "FETCH_TIMEOUT", "MAX_FILE"]
@@ -306,7 +306,7 @@ class Provisioner:
                                     f"{MAX_INCLUDES})")
         base = fetcher.target.base
         for item in wanted:
-            url = base.join(yarl.URL(item))
+            url = resolve(base, item)
             if url.origin() != base.origin():
                 # The credentials are for this server; another one is not asked.
                 raise ProvisioningError(f"{boot} includes {url.with_user(None)}, on another "

@@ -76,6 +76,18 @@ def target_for(url: str, user: str, password: str, user_agent: str = "",
     return Target(base, user, password, user_agent, verify)
 
 
+def resolve(base: yarl.URL, ref: str) -> yarl.URL:
+    """``ref`` (a file name, a path or a whole URL) against ``base``, for every scheme here.
+
+    (urljoin, and so yarl's join, treats tftp:// and ftp:// paths as opaque.)
+    """
+    if "://" in ref:
+        return yarl.URL(ref)
+    if ref.startswith("/"):
+        return base.with_path(ref)
+    return yarl.URL(str(base) + ref)
+
+
 def basic_auth(user: str, password: str) -> str:
     """The value of an ``Authorization`` header for HTTP basic auth (RFC 7617, UTF-8)."""
     return "Basic " + base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")
@@ -149,7 +161,7 @@ class Fetcher:
             await self._session.close()
 
     async def get(self, name_or_url: str) -> bytes | None:
-        url = self.target.base.join(yarl.URL(name_or_url))
+        url = resolve(self.target.base, name_or_url)
         scheme = url.scheme
         try:
             if scheme in ("http", "https"):
