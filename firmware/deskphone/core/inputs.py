@@ -124,7 +124,8 @@ class SetAccountEnabled:
 
 @dataclass(frozen=True)
 class RequestAutoProvision:
-    """The AutoP key or console command."""
+    """The AutoP key or console command; a check-sync NOTIFY (``reboot``: restart after)."""
+    reboot: bool = False
 
 
 @dataclass(frozen=True)

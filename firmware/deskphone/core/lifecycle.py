@@ -4,7 +4,7 @@ parts, and the "Allow Remote Control?" prompt.
 
 from __future__ import annotations
 
-from . import calls
+from . import autop, calls
 from . import effects as fx
 from . import inputs as ins
 from .accounts import enabled_accounts
@@ -20,6 +20,7 @@ def on_start(step: Step, inp: ins.Start) -> None:
         step.send(fx.EngineRegister(acc.index, True))
     if state.setting("static.auto_provision.power_on", False):
         step.send(fx.StartAutoProvision())
+    autop.schedule(step)
     calls.schedule_ticks(step)
 
 
@@ -32,6 +33,7 @@ def on_ip_changed(step: Step, inp: ins.IpChanged) -> None:
 
 
 def on_request_auto_provision(step: Step, inp: ins.RequestAutoProvision) -> None:
+    step.state.autop_reboot = step.state.autop_reboot or inp.reboot
     step.flash("Provisioning...")
     step.send(fx.StartAutoProvision())
 
@@ -42,6 +44,7 @@ def on_auto_provision_done(step: Step, inp: ins.AutoProvisionDone) -> None:
         step.flash("Provisioned")
     else:
         step.flash("Provisioning failed")
+    autop.after_run(step, inp.ok)
 
 
 def on_request_restart(step: Step, inp: ins.RequestRestart) -> None:

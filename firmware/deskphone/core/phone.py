@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any, Callable, Generic, Mapping, TypeVar, overload
 
 from ..errors import UnknownInput
-from . import calls, controls, feature_control, lifecycle, outputs, sound_model
+from . import autop, calls, controls, feature_control, lifecycle, outputs, sound_model
 from . import effects as fx
 from . import inputs as ins
 from . import records, xml_browser
@@ -43,6 +43,8 @@ TIMERS: dict[str, Callable[[Step], None]] = {
     "progress": lifecycle.progress_tone_over,
     "dial": controls.dial_timeout,
     "hook": controls.hook_settled,
+    autop.REPEAT_TIMER: autop.repeat_due,
+    autop.WEEKLY_TIMER: autop.weekly_due,
 }
 NO_ANSWER_TIMER = "noanswer:"
 

@@ -116,6 +116,7 @@ class PhoneState:
     calls: list[Call] = field(default_factory=list)
     focus: str | None = None             # ref of the call the screen and keys act on
     menu: Menu | None = None
+    autop_reboot: bool = False           # a check-sync asked to restart after a good set
     prompts: list[str] = field(default_factory=list)  # sources waiting for "Allow Remote Control?"
     regs: dict[int, str] = field(default_factory=dict)
     engine_up: bool = True
