@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import socket
@@ -248,3 +249,27 @@ def test_install_set_replaces_a_legacy_directory(tmp_path):
     assert (tmp_path / PROVISIONED).is_symlink()
     assert (tmp_path / PROVISIONED / "y000000000000.cfg").read_text() == "new"
     assert [p.name for p in tmp_path.iterdir() if "legacy" in p.name] == []
+
+
+async def test_repeat_provisions_on_its_timer(tmp_path, receiver):
+    """static.auto_provision.repeat.enable / .minutes (Yealink's names): the runtime holds a
+    timer for minutes x 60 s; its firing (posted here rather than waited for) provisions."""
+    from deskphone.core import inputs as ins
+    from deskphone.core.autop import REPEAT_TIMER
+
+    async with ProvServer({"y000000000000.cfg": GOOD_COMMON}) as server:
+        phone = await start_phone(tmp_path, receiver.base, extra=(
+            f"static.auto_provision.server.url = {server.url}\n"
+            "static.auto_provision.repeat.enable = 1\n"
+            "static.auto_provision.repeat.minutes = 15\n"))
+        try:
+            handle = phone.runtime._timers[REPEAT_TIMER]
+            left = handle.when() - asyncio.get_running_loop().time()
+            assert 15 * 60 - 5 < left <= 15 * 60
+            before = phone.provisioner.last_result
+            phone.runtime.post(ins.TimerFired(REPEAT_TIMER))
+            assert (await autop(phone, receiver, expect_finish=True, since=before)).ok
+            assert phone.settings["features.dnd.enable"] is True
+            assert REPEAT_TIMER in phone.runtime._timers             # and the next one is set
+        finally:
+            await phone.stop()

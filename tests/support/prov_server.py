@@ -143,11 +143,17 @@ def provisioned(app) -> dict[str, str]:
     return {p.name: p.read_text() for p in link.iterdir() if p.name != ORDER_FILE}
 
 
-async def autop(app, receiver, *, expect_finish: bool, press: bool = True):
-    """Press AutoP (or wait for a run started otherwise) and wait for the outcome."""
-    done = app.provisioner.last_result
-    if press:
+_PRESS = object()
+
+
+async def autop(app, receiver, *, expect_finish: bool, since: object = _PRESS):
+    """Press AutoP and wait for the outcome; or, with ``since`` (the provisioner's
+    ``last_result`` before something else started a run), wait for that run's."""
+    if since is _PRESS:
+        done = app.provisioner.last_result
         app.keypad.press("AUTOP")
+    else:
+        done = since
     await until(lambda: app.provisioner.last_result is not done, 10, "a provisioning result")
     await settle(app)
     result = app.provisioner.last_result
