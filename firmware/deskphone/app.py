@@ -35,7 +35,9 @@ from .core import effects as fx
 from .core import inputs as ins
 from .core.phone import Phone
 from .core.screens import Screen
+from .core.call_log import CallLogLoaded, SaveCallLog
 from .core.state import DeviceInfo
+from .core.xml_objects import FetchXml
 from .engine.port import Engine
 from .errors import ConfigError
 from .host import Delivery
@@ -44,7 +46,10 @@ from .hw.netwatch import NetWatcher, current_ip, sip_target
 from .net.action_url import ActionUrlSender
 from .net.http_server import HttpServer
 from .net.provisioning import Provisioner
+from .config.call_log_file import CallLogFile
+from .net.phonebook import Phonebooks
 from .net.sip_notify import SipNotifyListener
+from .net.xml_push import XmlFetcher
 from .net.web import PhoneWeb
 from .runtime import Adapters, Runtime
 
@@ -332,6 +337,10 @@ class PhoneApp:
             max_in_flight=lambda: int(s("deskphone.action_url.max_in_flight")),  # type: ignore[arg-type]
         )
         self.provisioner = Provisioner(self)
+        # What the phone remembers and fetches: the call log file, the phone books, XML.
+        self.call_log = CallLogFile(self.state_dir)
+        self.phonebooks = Phonebooks(self, self.config_dir)
+        self.xml_fetcher = XmlFetcher(self)
         # The inbox first: the board's parts post into it from the moment they exist.
         inbox: asyncio.Queue[ins.Input] = asyncio.Queue()
         self._make_board(inbox.put_nowait)
@@ -340,6 +349,7 @@ class PhoneApp:
             events=self.sender, settings=self.writer, on_status=self._set_status,
             on_restart=self._on_restart, provision=self.provisioner.run,
             listeners=self._effect_listeners,
+            more={SaveCallLog: self.call_log.execute, FetchXml: self.xml_fetcher.execute},
         ), inbox=inbox)
         if self.board.simulated:
             self.sim_controls = self._make_sim_controls()
@@ -361,7 +371,9 @@ class PhoneApp:
             await self.web.start_https(self.http, int(https))  # type: ignore[arg-type]
         await self.engine.start(self.runtime.post)
         self._task = asyncio.create_task(self.runtime.run(), name="deskphone-runtime")
+        self.runtime.post(CallLogLoaded(await self.call_log.load()))
         self.runtime.post(ins.Start())
+        self.phonebooks.start()
         self._start_board()
         notify_port = self.settings["deskphone.sip_notify_port"] if self.sip_notify_port is None \
             else self.sip_notify_port
@@ -409,7 +421,9 @@ class PhoneApp:
                     log.warning("stopping %s took too long; going on", name)
         steps = [("engine", self.engine.stop()), ("board", self._close_board()),
                  ("http", self.http.stop()),
-                 ("action URLs", self.sender.close()), ("state", self.store.close())]
+                 ("action URLs", self.sender.close()), ("state", self.store.close()),
+                 ("call log", self.call_log.flush()), ("phone books", self.phonebooks.close()),
+                 ("XML fetch", self.xml_fetcher.close())]
         for name, coro in steps:
             try:
                 await asyncio.wait_for(coro, STOP_TIMEOUT / len(steps))

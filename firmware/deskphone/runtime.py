@@ -64,6 +64,9 @@ class Adapters:
     on_restart: Callable[[bool], None] = lambda reset: None
     provision: Callable[[], Awaitable[ins.AutoProvisionDone]] | None = None
     listeners: list[Callable[[fx.Effect], None]] = field(default_factory=list)
+    # Effects of the core's own rooms that name their adapter by type (the call log's
+    # SaveCallLog, the XML browser's FetchXml): effect type -> what executes it.
+    more: dict[type, Callable[[Any], None]] = field(default_factory=dict)
 
 
 class Runtime:
@@ -164,6 +167,8 @@ class Runtime:
                 a.sound.execute(e)
             case _ if isinstance(e, fx.ENGINE_COMMANDS):
                 a.engine.execute(e)
+            case _ if type(e) in a.more:
+                a.more[type(e)](e)
             case _:
                 log.warning("no adapter for %r", e)
 

@@ -33,7 +33,7 @@ from ..core.remote_control import (Action, Decision, Login, RemoteRequest, Sourc
                                    Why, decide)
 from ..core.uri import ActionUriError
 from ..host import PhoneHost
-from . import auth
+from . import auth, xml_push
 from .log_limit import LogLimiter, left_out
 from .remote import ask_user, perform, request_inputs
 
@@ -103,6 +103,8 @@ class Servlet:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         query = parse_query(request.rel_url.raw_query_string)
+        if _first(query, "push") is not None:      # XML push: a body and a ladder of its own
+            return await xml_push.handle_http(self, request, query, peer_address(request))
         form: Params | None = None
         if request.method == "POST":
             body = await form_body(request)

@@ -71,6 +71,7 @@ from ..core.trust import sip_server_hosts, source_id
 from ..core.uri import ActionUriError
 from ..host import PhoneHost
 from .remote import ask_user, perform, request_inputs
+from . import xml_push
 from .servlet import FORBIDDEN, parse_query
 from .sip_message import SipRequest, SipSyntaxError, new_tag, parse_request, response
 
@@ -264,7 +265,7 @@ class SipNotifyListener:
             self._answer(request, 400, addr, f"no Event header (expected Event: {EVENT})")
             return
         package = event.split(";", 1)[0].strip()
-        if package.upper() != EVENT:
+        if package.upper() != EVENT and package.lower() != xml_push.SIP_EVENT:
             self._answer(request, 489, addr, f"event {package!r} is not taken here; only {EVENT}",
                          {"Allow-Events": EVENT})
             return
@@ -328,6 +329,11 @@ class SipNotifyListener:
             ask_user(self.host, source, via="SIP NOTIFY")
         if decision.action is not Action.ACT or source is None:
             self._answer(request, 403, addr, FORBIDDEN)      # denied, or being asked now
+            return
+        event = (request.get("event") or "").split(";", 1)[0].strip().lower()
+        if event == xml_push.SIP_EVENT:                     # Yealink XML push: net.xml_push
+            status, why = xml_push.from_notify(self.host, request.body, peer)
+            self._answer(request, status, addr, why)
             return
         ctype = (request.get("content-type") or "").split(";", 1)[0].strip().lower()
         if ctype not in CONTENT_TYPES:
