@@ -37,15 +37,16 @@ def test_x_denies_and_f4_cancel_is_x():
     assert fx.Persist("deskphone.trust.10.0.0.7", "deny") in out
 
 
-def test_repeated_asks_do_not_stack_and_sources_queue():
+def test_one_prompt_at_a_time_nothing_queues():
     p = phone()
     for _ in range(3):
         p.handle(ins.RemoteControlAsk("10.0.0.7"), 1001.0)
     p.handle(ins.RemoteControlAsk("10.0.0.8"), 1001.0)
-    assert p.prompts == ["10.0.0.7", "10.0.0.8"]
+    assert p.prompts == ["10.0.0.7"]
     p.handle(ins.KeyPress("OK"), 1002.0)
-    assert p.screen.lines[1] == "10.0.0.8"
-    out = p.handle(ins.KeyPress("X"), 1003.0)
+    assert p.prompts == [] and p.screen.kind == "idle"       # 10.0.0.8 asks again later
+    p.handle(ins.RemoteControlAsk("10.0.0.8"), 1010.0)
+    out = p.handle(ins.KeyPress("X"), 1011.0)
     assert fx.Persist("deskphone.trust.10.0.0.8", "deny") in out
     assert p.prompts == []
 
@@ -56,7 +57,7 @@ def test_a_decided_source_is_not_asked():
     assert p.prompts == [] and p.screen.kind == "idle"
 
 
-def test_a_ringing_call_goes_over_the_prompt_and_ok_answers_it():
+def test_a_ringing_call_ends_the_prompt_and_ok_answers_it():
     p = phone()
     p.handle(ins.RemoteControlAsk("10.0.0.7"), 1001.0)
     p.handle(ins.CallIncoming("in-1", 1, "sip:300@pbx.test", "Caller"), 1002.0)
@@ -64,7 +65,7 @@ def test_a_ringing_call_goes_over_the_prompt_and_ok_answers_it():
     out = p.handle(ins.KeyPress("OK"), 1003.0)
     assert "call_established" in [e.event for e in out if isinstance(e, fx.Emit)]
     assert not [e for e in out if isinstance(e, fx.Persist)]
-    assert p.prompts == ["10.0.0.7"]
+    assert p.prompts == []
 
 
 def test_a_decision_from_the_web_page_clears_the_prompt():

@@ -28,7 +28,11 @@ def notify(port: int, body: str = "key=DNDOn", *, method: str = "NOTIFY",
              f"Via: SIP/2.0/UDP {via_host}:{via_port};branch={branch}{via_params}",
              f"From: <sip:pbx@127.0.0.1>;tag={from_tag or f'pbx{n}'}",
              "To: <sip:phone@127.0.0.1>" + (f";tag={to_tag}" if to_tag else ""),
-             f"Call-ID: {call_id}", f"CSeq: {cseq} {method}", "Max-Forwards: 70"]
+             f"Call-ID: {call_id}", f"CSeq: {cseq} {method}", "Max-Forwards: 70",
+             # As Asterisk's res_pjsip_notify sends them (a real NOTIFY is this large,
+             # and the phone's answer, Warning and all, is never larger than its request).
+             "Contact: <sip:asterisk@127.0.0.1:5060>",
+             "User-Agent: Asterisk PBX 18.10.0~dfsg+~cs6.10.40431411-1"]
     if event is not None:
         lines.append(f"Event: {event}")
     if ctype is not None:

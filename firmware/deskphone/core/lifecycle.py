@@ -60,18 +60,54 @@ def on_device_state(step: Step, inp: ins.DeviceState) -> None:
         missing[inp.device] = inp.detail
 
 
+# "Allow Remote Control?" is one question at a time, asked by anyone who may ask: so it
+# is held to what a person can answer, not to what a sender can send.
+PROMPT_SECONDS = 30.0       # unanswered this long: gone (nothing decided)
+PROMPT_GAP = 2.0            # after a prompt ends, no new one for this long (a double tap
+#                             of OK lands on the idle screen, never on a next prompt)
+
+
 def on_remote_control_ask(step: Step, inp: ins.RemoteControlAsk) -> None:
+    """Ask the user about ``inp.source``, or drop the request: nothing queues.
+
+    Dropped: while another prompt is up, while any call exists (the prompt never
+    covers a call and never takes its OK and X), within ``PROMPT_GAP`` of the
+    last prompt, and for a source already decided. The sender asks again later.
+    """
     state = step.state
-    # Asked once per source: repeated requests while it is on screen add nothing.
-    if inp.source not in state.prompts and trust_key(inp.source) not in state.settings:
-        state.prompts.append(inp.source)
+    if state.prompts or state.calls or step.now < state.prompt_quiet_until \
+            or trust_key(inp.source) in state.settings:
+        return
+    state.prompts.append(inp.source)
+    step.timer("prompt", PROMPT_SECONDS)
 
 
 def answer_prompt(step: Step, allow: bool) -> None:
-    """OK / X on the "Allow Remote Control?" screen: the first source waiting is decided."""
+    """OK / X on the "Allow Remote Control?" screen: the source shown is decided."""
     source = step.state.prompts.pop(0)
+    end_prompt(step)
     step.persist(trust_key(source), "allow" if allow else "deny")
     step.flash("Remote control allowed" if allow else "Remote control denied")
+
+
+def end_prompt(step: Step) -> None:
+    """The prompt goes (answered, expired, or a call came): nothing more is asked for a while."""
+    state = step.state
+    state.prompts.clear()
+    state.prompt_quiet_until = step.now + PROMPT_GAP
+    step.cancel_timer("prompt")
+
+
+def prompt_over(step: Step) -> None:
+    """Timer: the prompt went unanswered; nothing is decided."""
+    if step.state.prompts:
+        end_prompt(step)
+
+
+def no_prompt_over_calls(step: Step) -> None:
+    """After every input: a call (placed, ringing, any) ends a prompt that is up."""
+    if step.state.prompts and step.state.calls:
+        end_prompt(step)
 
 
 # --- timers that only end something shown or heard ---------------------------

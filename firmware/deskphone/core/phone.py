@@ -45,6 +45,7 @@ TIMERS: dict[str, Callable[[Step], None]] = {
     "hook": controls.hook_settled,
     autop.REPEAT_TIMER: autop.repeat_due,
     autop.WEEKLY_TIMER: autop.weekly_due,
+    "prompt": lifecycle.prompt_over,
 }
 NO_ANSWER_TIMER = "noanswer:"
 
@@ -165,6 +166,7 @@ class Phone:
         handler(step, inp)
         records.after(step, inp, calls_before)
         xml_browser.after(step, inp)
+        lifecycle.no_prompt_over_calls(step)
         if state.started:
             outputs.after_input(step)
         return step.out

@@ -12,16 +12,23 @@ out, whether the credentials were right) and pass the facts in.
 The ladder, each rung answering before the next is looked at:
 
   1. ``features.action_uri.enable = 0``                           -> refuse: DISABLED
-  2. HTTP: peer not on ``features.action_uri_limit_ip``;
+  2. peer not on ``features.action_uri_limit_ip`` (HTTP and SIP alike);
      SIP: with ``sip.trust_ctrl = 1`` not one of the SIP servers    -> refuse: UNTRUSTED
-  3. HTTP only: locked out, credentials wrong, or required and missing
-                                                                   -> refuse: the reason
+  3. HTTP: locked out (credentials given), credentials wrong, or required and missing
+     SIP: ``deskphone.sip_notify_auth = 1`` (the default) and no valid digest
+     of an account's credentials                                   -> refuse: the reason
   4. the user denied this source on the prompt                     -> refuse: DENIED
   5. no decision about the source yet (and the prompt is on)       -> ask the user
   6. otherwise                                                     -> act
 
-A SIP NOTIFY carries no credentials (Yealink defines none for it), so rung 3
-is HTTP's alone.
+A request that carries no credentials is never refused as locked out: a
+lockout stops guessing, and a request without credentials guesses nothing (one
+bad actor behind a PBX's NAT must not lock the PBX's plain key presses out).
+
+The decision is a function of (transport, source, request) only: a SIP edge
+that knows the real transport of a NOTIFY can hand it in unchanged. The
+remembered decisions of the two transports are apart (``core.trust``): an
+address proven by TCP says nothing about a UDP datagram claiming it.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from .trust import Verdict, remote_control, sip_remote_control, source_id
+from .trust import Verdict, remote_control, sip_remote_control, source_id, udp_source_id
 
 
 class Transport(enum.Enum):
@@ -54,13 +61,16 @@ class Source:
 
     @property
     def id(self) -> str | None:
-        """The name the source is remembered by (``deskphone.trust.<id>``)."""
+        """The name the source is remembered by (``deskphone.trust.<id>``): the address for
+        HTTP, ``udp:<address>`` for SIP."""
+        if self.transport is Transport.SIP:
+            return udp_source_id(self.peer)
         return source_id(self.peer)
 
 
 @dataclass(frozen=True)
 class RemoteRequest:
-    """What the request brought that the ladder reads (HTTP; a NOTIFY brings none of it)."""
+    """What the request brought that the ladder reads (a NOTIFY: its digest ``login`` only)."""
     login: Login = Login.NONE
     locked_out: bool = False            # too many wrong passwords from this source lately
     admin_password_set: bool = False    # static.security.user_password holds one
@@ -79,6 +89,7 @@ class Why(enum.Enum):
     NO_ADMIN_PASSWORD = "credentials required, no admin password set"
     CREDENTIALS_REQUIRED = "credentials required"
     WRONG_CREDENTIALS = "wrong credentials"
+    DIGEST_REQUIRED = "digest credentials required"    # SIP: answer 401 with a challenge
     DENIED = "denied"
     UNDECIDED = "undecided"         # the user has not said yet (with ASK)
 
@@ -110,6 +121,10 @@ def decide(source: Source, request: RemoteRequest,
         if refused is not None:
             return Decision(Action.REFUSE, refused, sid)
         accepted = request.login is Login.VALID
+    elif settings.get("deskphone.sip_notify_auth", True):
+        if request.login is not Login.VALID:
+            return Decision(Action.REFUSE, Why.DIGEST_REQUIRED, sid)
+        accepted = True
     if verdict is Verdict.DENIED:
         return Decision(Action.REFUSE, Why.DENIED, sid, accepted)
     if verdict is Verdict.ASK:
@@ -118,7 +133,7 @@ def decide(source: Source, request: RemoteRequest,
 
 
 def _login_refusal(request: RemoteRequest, settings: Mapping[str, object]) -> Why | None:
-    if request.locked_out:
+    if request.locked_out and request.login is not Login.NONE:
         return Why.LOCKED_OUT       # even the right password waits out the lockout
     if request.login is Login.WRONG:
         return Why.WRONG_CREDENTIALS

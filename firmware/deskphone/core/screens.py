@@ -89,8 +89,8 @@ def _base_screen(phone: PhoneState, now: float) -> Screen:
     focused = phone.focused
     ringing = phone.ringing()
 
-    if phone.prompts and ringing is None:
-        # Over everything but a ringing call: OK allows the source, X denies it.
+    if phone.prompts and not phone.calls:
+        # Over the menu and the idle screen, never over a call: OK allows, X denies.
         source = phone.prompts[0]
         return Screen("prompt", "Remote control", _clock(now),
                       ("Allow Remote Control?", source, "OK: allow  X: deny"),

@@ -117,7 +117,9 @@ class PhoneState:
     focus: str | None = None             # ref of the call the screen and keys act on
     menu: Menu | None = None
     autop_reboot: bool = False           # a check-sync asked to restart after a good set
-    prompts: list[str] = field(default_factory=list)  # sources waiting for "Allow Remote Control?"
+    prompts: list[str] = field(default_factory=list)  # the source "Allow Remote Control?" asks
+    #                                                   about: one at most (core.lifecycle)
+    prompt_quiet_until: float = 0.0      # no new prompt before this time
     regs: dict[int, str] = field(default_factory=dict)
     engine_up: bool = True
     missing: dict[str, str] = field(default_factory=dict)   # board parts gone: device -> detail

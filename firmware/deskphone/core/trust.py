@@ -25,6 +25,11 @@ from ..errors import DeskphoneError
 from .accounts import enabled_accounts
 
 TRUST_PREFIX = "deskphone.trust."   # deskphone.trust.<source> = allow | deny (runtime state)
+# A SIP NOTIFY's source is named apart from an HTTP one: over UDP the address is only what
+# the datagram claims, so an "allow" given to a TCP peer must not open the UDP door.
+# deskphone.trust.udp:10.0.0.7 is the UDP decision; deskphone.trust.10.0.0.7 (as keys were
+# always stored) stays the HTTP one.
+UDP_PREFIX = "udp:"
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -174,23 +179,36 @@ def remote_control(settings: Mapping[str, object], peer: str | None) -> Verdict:
     return _decision(settings, source)
 
 
+def udp_source_id(peer: str | None) -> str | None:
+    """The name a SIP NOTIFY source is remembered by: ``udp:<address>``, apart from HTTP's."""
+    source = source_id(peer)
+    return None if source is None else UDP_PREFIX + source
+
+
 def sip_remote_control(settings: Mapping[str, object], peer: str | None,
                        servers: Collection[str] = ()) -> Verdict:
-    """The verdict for an Action URI SIP NOTIFY from ``peer`` (an address, as the socket says).
+    """The verdict for an Action URI SIP NOTIFY from ``peer`` (an address, as the datagram says).
 
-    Yealink: no trusted-IP list applies to NOTIFY (``features.action_uri_limit_ip`` is for
-    HTTP); with ``sip.trust_ctrl = 1`` only ``servers`` may send it: the addresses the
-    accounts' SIP servers and outbound proxies (``sip_server_hosts``) resolve to. The
-    prompt and the remembered decisions are the same as over HTTP.
+    Stricter than Yealink (whose NOTIFY obeys no trusted-IP list): the sender must be on
+    ``features.action_uri_limit_ip`` as an HTTP peer must; with ``sip.trust_ctrl = 1`` it
+    must also be one of ``servers``: the addresses the accounts' SIP servers and outbound
+    proxies (``sip_server_hosts``) resolve to. The decision remembered is the UDP one
+    (``udp:<address>``): an "allow" given over HTTP does not count here.
     """
     if not settings.get("features.action_uri.enable", True):
         return Verdict.DISABLED
     source = source_id(peer)
     if source is None:
         return Verdict.UNTRUSTED
+    try:
+        trusted = trusted_sources(str(settings.get("features.action_uri_limit_ip", "")))
+    except TrustListError:
+        return Verdict.UNTRUSTED
+    if not trusted.allows(peer):
+        return Verdict.UNTRUSTED
     if settings.get("sip.trust_ctrl", False) and source not in {source_id(s) for s in servers}:
         return Verdict.UNTRUSTED
-    return _decision(settings, source)
+    return _decision(settings, UDP_PREFIX + source)
 
 
 def sip_server_hosts(settings: Mapping[str, object]) -> tuple[str, ...]:

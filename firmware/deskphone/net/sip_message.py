@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from ..errors import DeskphoneError
 
 REASONS = {
-    200: "OK", 400: "Bad Request", 403: "Forbidden", 405: "Method Not Allowed",
+    200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 405: "Method Not Allowed",
     415: "Unsupported Media Type", 489: "Bad Event", 500: "Server Internal Error",
 }
 COMPACT = {"v": "via", "f": "from", "t": "to", "i": "call-id", "l": "content-length",
@@ -67,6 +67,7 @@ class SipRequest:
     uri: str
     headers: list[tuple[str, str]] = field(default_factory=list)   # (lower-case full name, value)
     body: bytes = b""
+    size: int = 0                                 # bytes of the datagram it came in
 
     def all(self, name: str) -> list[str]:
         return [v for k, v in self.headers if k == name]
@@ -141,7 +142,7 @@ def parse_request(datagram: bytes) -> SipRequest | None:
     m = _REQUEST_LINE.match(lines[0]) if lines else None
     if m is None:
         return None
-    request = SipRequest(m.group(1).upper(), m.group(2))
+    request = SipRequest(m.group(1).upper(), m.group(2), size=len(datagram))
     problem = _read_headers(request, lines[1:])
     if end < 0:
         problem = "no blank line after the headers"      # the body ran into the headers
@@ -174,6 +175,11 @@ def _read_headers(request: SipRequest, lines: list[str]) -> str | None:
         # A bare CR inside a line would break the line copied into the answer.
         request.headers.append((COMPACT.get(name, name), value.replace("\r", " ").strip()))
     return problem
+
+
+def sound_headers(request: SipRequest) -> bool:
+    """Via, From, To, Call-ID and CSeq all there and well-formed: an answer has an address."""
+    return _check(request) is None
 
 
 def _check(request: SipRequest) -> str | None:
@@ -256,7 +262,7 @@ def response(request: SipRequest, status: int, source: tuple[str, int], *, tag: 
     """The answer to ``request`` (see the module docstring). ``tag`` goes on To unless it has one.
 
     ``warning`` becomes ``Warning: 399 deskphone "..."`` (RFC 3261 20.43): the reason, for
-    people reading a SIP trace.
+    people reading a SIP trace. ``server`` "" leaves the Server line out.
     """
     lines = [f"SIP/2.0 {status} {REASONS.get(status, 'Unknown')}"]
     for i, via in enumerate(request.vias):
@@ -273,7 +279,9 @@ def response(request: SipRequest, status: int, source: tuple[str, int], *, tag: 
     if warning:
         text = _clean_header_text(warning).replace("\\", "\\\\").replace('"', '\\"')
         lines.append(f'Warning: 399 {server.split("/")[0]} "{text}"')
-    lines += [f"Server: {server}", "Content-Length: 0", "", ""]
+    if server:
+        lines.append(f"Server: {server}")
+    lines += ["Content-Length: 0", "", ""]
     return "\r\n".join(lines).encode("utf-8", "surrogateescape")
 
 

@@ -10,31 +10,41 @@ So the phone listens on a port of its own, ``deskphone.sip_notify_port``
 
 Each datagram gets the first of these that applies:
 
-  1. no SIP request at all (random bytes, a response, CRLF keep-alives), or an
-     ACK: no answer (a listener that answers noise is a reflector);
-  2. the same request again (top Via branch and sent-by, Call-ID, CSeq): the
+  1. no SIP request at all (random bytes, a response, CRLF keep-alives), an
+     ACK, or a request without valid Via/From/To/Call-ID/CSeq: no answer (a
+     listener that answers noise is a reflector); other bad headers (a wrong
+     Content-Length, a line that is no header): 400;
+  2. more than ``RATE`` datagrams a second from one source (burst ``BURST``),
+     or more than ``TOTAL_RATE`` from everyone: no answer, counted;
+  3. the same request again (top Via branch and sent-by, Call-ID, CSeq): the
      first answer again, and nothing is done again;
-  3. bad or missing headers: 400;
   4. a method other than NOTIFY: 405 with ``Allow: NOTIFY``;
   5. NOTIFY without Event: 400; with another event: 489 with ``Allow-Events``;
-  6. (6-9 are ``core.remote_control.decide``, the ladder HTTP shares)
+  6. (6-10 are ``core.remote_control.decide``, the ladder HTTP shares)
      ``features.action_uri.enable = 0``: 403;
-  7. ``sip.trust_ctrl = 1`` and the sender's address is not one of an enabled
-     account's SIP server or (enabled) outbound proxy: 403;
-  8. the user denied this sender on the prompt: 403;
-  9. no decision about the sender yet (and ``features.show_action_uri_option
-     = 1``): 403, and "Allow Remote Control?" on the screen;
-  10. a body that is not ``message/sipfrag`` (``text/plain`` is taken too): 415
+  7. the sender is not on ``features.action_uri_limit_ip``, or (with
+     ``sip.trust_ctrl = 1``) not one of an enabled account's SIP server or
+     (enabled) outbound proxy: 403;
+  8. ``deskphone.sip_notify_auth = 1`` (the default) and no valid digest of an
+     account's credentials (``net.sip_digest``): 401 with a challenge;
+  9. the user denied this sender on the prompt: 403;
+  10. no decision about the sender yet (and ``features.show_action_uri_option
+      = 1``): 403, and "Allow Remote Control?" on the screen;
+  11. a body that is not ``message/sipfrag`` (``text/plain`` is taken too): 415
       with ``Accept``;
-  11. a body that is no ``key=VALUE`` the phone knows: 400, nothing done;
-  12. otherwise the keys are done: 200.
+  12. a body that is no ``key=VALUE`` the phone knows: 400, nothing done;
+  13. otherwise the keys are done: 200.
 
-A 4xx carries the reason in a ``Warning: 399 deskphone "..."`` header.
+A 4xx carries the reason in a ``Warning: 399 deskphone "..."`` header, unless
+that would make the answer larger than the request: an answer is never larger
+than what it answers (then the Warning and Server go; an answer still larger is
+not sent), so the port amplifies nothing.
 
-As Yealink documents, **no trusted-IP list applies** here:
-``features.action_uri_limit_ip`` is for HTTP. Without ``sip.trust_ctrl`` any
-host that reaches the port may ask, and the prompt (or its remembered answer,
-``deskphone.trust.<address>``, shared with HTTP) decides. With it, the
+Stricter than Yealink, whose NOTIFY obeys no trusted-IP list: here
+``features.action_uri_limit_ip`` applies as it does to HTTP, and the decision
+remembered about a sender is its UDP one (``deskphone.trust.udp:<address>``):
+an "allow" given to an HTTP peer, whose address TCP proves, does not open the
+door to datagrams that merely claim that address. With ``sip.trust_ctrl`` the
 accounts' server names are resolved off the event loop (the loop's resolver
 runs ``getaddrinfo`` in a worker thread) and kept for 30 s; a NOTIFY that
 arrives while they resolve waits for the answer (its retransmissions are
@@ -66,14 +76,18 @@ import time
 from typing import Any, Callable, Iterable
 
 from .. import __version__
-from ..core.remote_control import Action, RemoteRequest, Source, Transport, Why, decide
+from ..core.remote_control import Action, Login, RemoteRequest, Source, Transport, Why, decide
 from ..core.trust import sip_server_hosts, source_id
 from ..core.uri import ActionUriError
 from ..host import PhoneHost
+from . import sip_digest
+from .log_limit import LogLimiter, left_out
+from .rate_limit import RateLimiter
 from .remote import ask_user, perform, request_inputs
-from . import xml_push
+from . import check_sync, xml_push
 from .servlet import FORBIDDEN, parse_query
-from .sip_message import SipRequest, SipSyntaxError, new_tag, parse_request, response
+from .sip_message import (SipRequest, SipSyntaxError, new_tag, parse_request, response,
+                          sound_headers)
 
 log = logging.getLogger("deskphone.sip_notify")
 
@@ -83,7 +97,8 @@ ANSWER_TTL = 32.0           # seconds a response is kept for retransmissions (64
 MAX_ANSWERS = 1024          # transactions remembered at once; the oldest go first
 MAX_WAITING = 64            # NOTIFYs waiting for a name lookup; beyond that they are dropped
 SERVER = f"deskphone/{__version__}"
-NO_CREDENTIALS = RemoteRequest()    # a NOTIFY carries none
+RATE, BURST = 5.0, 20.0             # datagrams answered per second per source (and a burst)
+TOTAL_RATE, TOTAL_BURST = 200.0, 400.0   # ... and from every source together
 
 Addr = tuple[Any, ...]      # (host, port) or (host, port, flowinfo, scope_id)
 
@@ -196,6 +211,10 @@ class SipNotifyListener:
         self._answers: collections.OrderedDict[tuple[str, ...], tuple[float, bytes | _Waiting]] \
             = collections.OrderedDict()
         self._waiting: set[asyncio.Task[None]] = set()
+        self.rate = RateLimiter(RATE, BURST, total_rate=TOTAL_RATE, total_burst=TOTAL_BURST,
+                                clock=clock)
+        self.logged = LogLimiter(clock=clock)
+        self.nonces = sip_digest.NonceSource()
 
     # ------------------------------------------------------------ lifecycle
 
@@ -234,24 +253,32 @@ class SipNotifyListener:
     def datagram(self, data: bytes, addr: Addr) -> None:
         try:
             self._datagram(data, addr)
-        except Exception:
+        except Exception as exc:
             # Whatever a datagram holds, the listener stays up for the next one.
             self.stats["failed"] += 1
-            log.exception("SIP NOTIFY: a datagram from %s could not be handled", addr[0])
+            skipped = self.logged.allow("failed")
+            if skipped is not None:
+                log.error("SIP NOTIFY: a datagram from %s could not be handled: %r%s",
+                          addr[0], exc, left_out(skipped))
 
     def _datagram(self, data: bytes, addr: Addr) -> None:
         try:
             request = parse_request(data)
         except SipSyntaxError as exc:
-            if exc.partial.method == "ACK":
-                self.stats["dropped"] += 1                   # an ACK is never answered
-            elif not self._answered_before(exc.partial, addr):
+            if exc.partial.method == "ACK" or not sound_headers(exc.partial):
+                # No answer: without a sound Via/From/To/Call-ID/CSeq an answer would go
+                # to whoever the (spoofable) source address names: reflection.
+                self.stats["dropped"] += 1
+                self.stats["malformed"] += 1
+            elif self.rate.take(source_id(str(addr[0])) or str(addr[0])) \
+                    and not self._answered_before(exc.partial, addr):
                 self._answer(exc.partial, 400, addr, str(exc), level=logging.DEBUG)
             return
         if request is None or request.method == "ACK":
             self.stats["dropped"] += 1
-            log.debug("SIP NOTIFY: %d bytes from %s that are no SIP request: ignored",
-                      len(data), addr[0])
+            return
+        if not self.rate.take(source_id(str(addr[0])) or str(addr[0])):
+            self.stats["rate limited"] += 1
             return
         if self._answered_before(request, addr):
             return
@@ -265,7 +292,8 @@ class SipNotifyListener:
             self._answer(request, 400, addr, f"no Event header (expected Event: {EVENT})")
             return
         package = event.split(";", 1)[0].strip()
-        if package.upper() != EVENT and package.lower() != xml_push.SIP_EVENT:
+        if package.upper() != EVENT and package.lower() not in (xml_push.SIP_EVENT,
+                                                                check_sync.SIP_EVENT):
             self._answer(request, 489, addr, f"event {package!r} is not taken here; only {EVENT}",
                          {"Allow-Events": EVENT})
             return
@@ -311,18 +339,31 @@ class SipNotifyListener:
         self._waiting.add(task)
         task.add_done_callback(self._waiting.discard)
 
+    def _login(self, request: SipRequest) -> Login:
+        params = sip_digest.parse_authorization(request.get("authorization"))
+        if params is None:
+            return Login.NONE
+        ok = sip_digest.verify(self.host.settings, params, request.method, self.nonces,
+                               self.clock())
+        return Login.VALID if ok else Login.WRONG
+
     def _decide(self, request: SipRequest, addr: Addr, servers: Iterable[str]) -> None:
         """An ACTION-URI request from ``addr``: who may (``core.trust``), then the keys."""
         peer = str(addr[0])
-        decision = decide(Source(Transport.SIP, peer, frozenset(servers)), NO_CREDENTIALS,
-                          self.host.settings)
+        decision = decide(Source(Transport.SIP, peer, frozenset(servers)),
+                          RemoteRequest(login=self._login(request)), self.host.settings)
         if decision.why is Why.DISABLED:
             self._answer(request, 403, addr,
                          "Action URI is disabled (features.action_uri.enable = 0)")
             return
         if decision.why is Why.UNTRUSTED:
-            self._answer(request, 403, addr, f"{FORBIDDEN}: not a SIP server of this phone "
-                         "(sip.trust_ctrl = 1)")
+            lists = "features.action_uri_limit_ip" + (
+                ", sip.trust_ctrl = 1" if self.host.settings.get("sip.trust_ctrl") else "")
+            self._answer(request, 403, addr, f"{FORBIDDEN}: not a trusted source ({lists})")
+            return
+        if decision.why is Why.DIGEST_REQUIRED:
+            self._answer(request, 401, addr, "account credentials required",
+                         {"WWW-Authenticate": sip_digest.challenge(self.nonces.make(self.clock()))})
             return
         source = decision.source
         if decision.action is Action.ASK and source is not None:
@@ -333,6 +374,10 @@ class SipNotifyListener:
         event = (request.get("event") or "").split(";", 1)[0].strip().lower()
         if event == xml_push.SIP_EVENT:                     # Yealink XML push: net.xml_push
             status, why = xml_push.from_notify(self.host, request.body, peer)
+            self._answer(request, status, addr, why)
+            return
+        if event == check_sync.SIP_EVENT:                   # provision again: net.check_sync
+            status, why = check_sync.from_notify(self.host, request.get("event") or "", source)
             self._answer(request, status, addr, why)
             return
         ctype = (request.get("content-type") or "").split(";", 1)[0].strip().lower()
@@ -360,10 +405,20 @@ class SipNotifyListener:
     def _answer(self, request: SipRequest, status: int, addr: Addr, why: str | None = None,
                 extra: dict[str, str] | None = None, *, level: int = logging.INFO) -> None:
         host = source_id(str(addr[0])) or str(addr[0])
-        data = response(request, status, (host, int(addr[1])), tag=new_tag(), extra=extra,
+        tag = new_tag()
+        data = response(request, status, (host, int(addr[1])), tag=tag, extra=extra,
                         warning=why, server=SERVER)
-        log.log(level, "SIP %s from %s: %d%s", request.method, host, status,
-                f" ({why})" if why else "")
+        if len(data) > request.size:
+            # Never more bytes out than in: first without the reason and the Server line.
+            data = response(request, status, (host, int(addr[1])), tag=tag, extra=extra,
+                            server="")
+            if len(data) > request.size:
+                self.stats["too large to answer"] += 1
+                return
+        skipped = self.logged.allow(host)
+        if skipped is not None:
+            log.log(level, "SIP %s from %s: %d%s%s", request.method, host, status,
+                    f" ({why})" if why else "", left_out(skipped))
         self.stats[str(status)] += 1
         key = transaction_key(request, addr)
         if key is not None:

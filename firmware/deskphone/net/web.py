@@ -7,9 +7,11 @@ they come with a remote key or through the login page.
 from __future__ import annotations
 
 import logging
+from ..core.trust import Verdict, remote_control
 from ..host import PhoneHost
 from .auth import LoginThrottle
 from .http_server import HttpServer
+from .request_guard import RequestGuard
 from .servlet import Servlet
 from .tls import CertificateError, ensure_certificate, server_context
 from .webui import WebUI
@@ -25,7 +27,15 @@ class PhoneWeb:
         self.servlet = Servlet(host, self.throttle, pages=self.ui.handle)
 
     def install(self, http: HttpServer) -> None:
+        # Before any route: Host, cross-site and the trust decision ahead of a body.
+        http.app.middlewares.append(RequestGuard(self.host).middleware)
+        http.guard.trusted = self._trusted
         self.servlet.install(http.app)
+
+    def _trusted(self, source: str) -> bool:
+        """On features.action_uri_limit_ip: more connections at once (``net.http_guard``)."""
+        return remote_control(self.host.settings, source) not in (Verdict.UNTRUSTED,
+                                                                  Verdict.DISABLED)
 
     async def start_https(self, http: HttpServer, port: int) -> bool:
         """Add the HTTPS listener; a failure costs a log line, never the phone's start."""

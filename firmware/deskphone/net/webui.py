@@ -21,6 +21,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Callable, Mapping
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -54,7 +55,7 @@ SECURITY_HEADERS = {
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",     # (no-referrer would make our own forms' Origin null)
     "Cache-Control": "no-store",
 }
 
@@ -70,6 +71,20 @@ input[type=text],input[type=password]{width:40em;max-width:100%}
 .err{color:#a00}.ok{color:#070}.muted{color:#777}button{padding:.3em 1em}
 img.screen{image-rendering:pixelated;border:4px solid #333;background:#000}
 """
+
+
+def local_target(target: str) -> str:
+    """Where to go after the login: a path on this phone, else the status page.
+
+    Browsers drop tabs and line breaks from a URL and read ``\\`` as ``/``, so
+    ``/\t/evil.example/`` would become ``//evil.example/``, another site: any
+    control character, blank or backslash makes the target the status page.
+    """
+    if not target.startswith("/") or target.startswith("//") or any(
+            ch <= " " or "\x7f" <= ch <= "\x9f" or ch in "\\\u2028\u2029" for ch in target):
+        return STATUS_PAGE
+    parts = urlsplit(target)
+    return STATUS_PAGE if parts.scheme or parts.netloc else target
 
 
 @dataclass
@@ -175,11 +190,7 @@ class WebUI:
             del self.sessions[oldest]
         self.sessions[token] = Session(secrets.token_urlsafe(32), now)
         log.info("web login from %s", source)
-        target = form.get("jumpto", jumpto)
-        # Only a path on this phone: never an open redirect to another site.
-        if not target.startswith("/") or target.startswith("//") or "\\" in target:
-            target = STATUS_PAGE
-        resp = web.HTTPSeeOther(target)
+        resp = web.HTTPSeeOther(local_target(form.get("jumpto", jumpto)))
         resp.set_cookie(COOKIE, token, path="/", httponly=True, samesite="Strict",
                         secure=request.secure)
         raise resp
