@@ -163,7 +163,7 @@ async def test_wrong_credentials_are_named_not_shown(tmp_path, receiver):
         try:
             result = await autop(phone, receiver, expect_finish=False)
             assert not result.ok
-            assert "HTTP 401" in result.reason and "server.username and .password" in result.reason
+            assert "HTTP 401" in result.reason and "user_name and password" in result.reason
             assert "wrong-password" not in result.reason
         finally:
             await phone.stop()

@@ -36,6 +36,7 @@ one; a failed write removes what it wrote and says which error it was.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import errno
 import logging
 import os
@@ -54,6 +55,7 @@ from ..config.yealink_cfg import (HEADER, INCLUDE_DIRECTIVE, LoadedConfig, apply
                                   atomic_write_text, fsync_directory, parse_cfg)
 from ..core import inputs as ins
 from ..host import PhoneHost
+from . import discovery
 from .provisioning_fetch import (FETCH_TIMEOUT, MAX_FILE, Fetcher, ProvisioningError, Target,
                                  basic_auth, resolve, target_for)
 
@@ -207,7 +209,9 @@ class Provisioner:
 
     def __init__(self, host: PhoneHost, discover: Discover | None = None) -> None:
         self.host = host
-        self.discover = discover            # net/discovery.py's lease and PnP look-up
+        # Where no server is configured: net/discovery.py's DHCP lease and PnP look-up.
+        self.discover: Discover = discover or (
+            lambda: discovery.discover(host.settings, host.device.mac, local_ip=host.ip))
         self._lock = asyncio.Lock()         # one run at a time (AutoP pressed twice)
         self.last_result: ins.AutoProvisionDone | None = None
         self.last_report = Report()
@@ -237,13 +241,17 @@ class Provisioner:
                     _first(s, "static.auto_provision.password"))
         agent = user_agent(str(s["deskphone.provisioning.model"]),
                            str(s["deskphone.provisioning.firmware"]), self.host.device.mac)
-        return target_for(url, user, password, agent, bool(s["security.trust_certificates"]))
+        target = target_for(url, user, password, agent, bool(s["security.trust_certificates"]))
+        if not s.get("static.auto_provision.server.username"):
+            target = dataclasses.replace(target, keys="static.auto_provision.user_name and "
+                                                      "password")
+        return target
 
     async def _server_url(self) -> str:
         url = str(self.host.settings["static.auto_provision.server.url"])
         if url:
             return url
-        found = await self.discover() if self.discover is not None else None
+        found = await self.discover()
         if not found:
             raise ProvisioningError("no provisioning server configured "
                                     "(static.auto_provision.server.url) and none discovered "

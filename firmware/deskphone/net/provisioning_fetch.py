@@ -52,6 +52,7 @@ class Target:
     password: str = field(default="", repr=False)
     user_agent: str = ""
     verify: bool = True
+    keys: str = "static.auto_provision.server.username and .password"   # named on a 401
 
     @property
     def where(self) -> str:
@@ -219,8 +220,7 @@ class Fetcher:
         if resp.status == 404:
             return None
         if resp.status in (401, 403):
-            raise ProvisioningError(f"{url}: HTTP {resp.status} (check static.auto_provision."
-                                    "server.username and .password)")
+            raise ProvisioningError(f"{url}: HTTP {resp.status} (check {self.target.keys})")
         if 300 <= resp.status < 400:
             raise ProvisioningError(f"{url}: HTTP {resp.status} redirect (not followed: give the "
                                     "final URL in static.auto_provision.server.url)")
