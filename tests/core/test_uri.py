@@ -27,7 +27,9 @@ SEED_TABLE = [
     ("UP", [K("UP")]), ("DOWN", [K("DOWN")]), ("LEFT", [K("LEFT")]), ("RIGHT", [K("RIGHT")]),
     ("Reboot", [ins.RequestRestart(False)]), ("AutoP", [ins.RequestAutoProvision()]),
     ("DNDOn", [ins.SetDnd(True)]), ("DNDOff", [ins.SetDnd(False)]),
-    ("OFFHOOK", [ins.HookChanged(True)]), ("ONHOOK", [ins.HookChanged(False)]),
+    # Remote hook keys are presses: not debounced like the mechanical switch.
+    ("OFFHOOK", [ins.HookChanged(True, remote=True)]),
+    ("ONHOOK", [ins.HookChanged(False, remote=True)]),
     ("ANSWER", [ins.Answer()]), ("Reset", [ins.RequestRestart(True)]),
     ("ATrans=205", [ins.Transfer("205", attended=True)]),
     ("BTrans=205", [ins.Transfer("205")]),
@@ -52,6 +54,14 @@ EXTRAS = [
     ("F1;F3;DOWN;OK", [K("F1"), K("F3"), K("DOWN"), K("OK")]),
     ("OK;", [K("OK")]),
     (" 1 ; 2 ", [K("1"), K("2")]),
+    # The firmware's key table beyond the seed (yealink-facts.md, "Action URI keys").
+    ("CallWaitingOn", [ins.SetCallWaiting(True)]), ("callwaitingoff", [ins.SetCallWaiting(False)]),
+    ("F_UNHOLD", [ins.SetHold(False)]), ("BACK_IDLE", [K("BACK_IDLE")]),
+    ("SWAP", [K("SWAP")]), ("SPLIT", [K("SPLIT")]),
+    ("1234", [K("1"), K("2"), K("3"), K("4")]),                 # a digit run: each in turn
+    ("201;ENTER;", [K("2"), K("0"), K("1"), K("OK")]),
+    ("*72#", [K("*"), K("7"), K("2"), K("#")]),
+    ("OFFHOOK;ONHOOK", [ins.HookChanged(True, remote=True), ins.HookChanged(False, remote=True)]),
 ]
 
 
@@ -78,6 +88,17 @@ def test_value_to_inputs(value, inputs):
     (";".join(["1"] * 65), "too many keys"),
     ("F5", "unknown key value 'F5'"),
     ("１", "unknown key value"),                   # a full-width digit is not a key
+    ("1" * 129, "unknown key value"),              # a digit run is at most a number long
+    # Forgeries (issue 15, item 15): line separators, bidi overrides, non-ASCII digits.
+    ("AlwaysFwdOn=123\u2028AlwaysFwd=1", "line separator (U+2028)"),
+    ("AlwaysFwdOn=123\u0085x", "control character (U+0085)"),
+    ("BusyFwdOn=5\u2029x", "paragraph separator"),
+    ("BTrans=\u202e1002", "invisible format character (U+202E)"),
+    ("AlwaysFwdOn=12\u200b3", "invisible format character (U+200B)"),
+    ("BTrans=\u0661\u0662", "non-ASCII digit (U+0661)"),
+    ("NoAnswFwdOn=\uff11\uff12=2", "non-ASCII digit (U+FF11)"),
+    ("number=12\u00a034", "non-ASCII blank (U+00A0)"),
+    ("number=\u202e4321", "invisible format character"),
 ])
 def test_bad_values_raise_one_line_errors(value, reason):
     with pytest.raises(ActionUriError) as info:
@@ -106,15 +127,19 @@ ACCOUNTS = {
     ("sip:1006@10.3.5.199:5080", 2), ("1006@10.3.5.199:5080", 2), ("1006@10.3.5.199", 2),
     ("1006", 2), ("sip:100@pbx.test", 1), ("100", 1), ("2", 2), ("1", 1),
     ("100@another.host", 1),                      # the user part alone is enough
+    ("Account2", 2), ("account1", 1), ("ACCOUNT2", 2),   # the firmware's AccountN
 ])
 def test_outgoing_uri_selects_the_account(uri, n):
     assert account_for_uri(ACCOUNTS, uri) == n
 
 
-@pytest.mark.parametrize("uri", ["300@pbx.test", "3", "999", "nobody@pbx.test"])
-def test_outgoing_uri_of_no_enabled_account_is_an_error(uri):
-    with pytest.raises(ActionUriError, match="names no enabled account"):
-        account_for_uri(ACCOUNTS, uri)
+@pytest.mark.parametrize("uri", ["300@pbx.test", "3", "999", "nobody@pbx.test", "URI",
+                                 "@pbx.test", "Account3", "account", ""])
+def test_outgoing_uri_of_no_enabled_account_means_the_default_account(uri):
+    """Clients send ``URI`` literally or ``@host``: the firmware dials from the default."""
+    assert account_for_uri(ACCOUNTS, uri) is None
+    assert parse_request({"number": "201", "outgoing_uri": uri}, settings=ACCOUNTS) == \
+        [ins.Dial("201", None)]
 
 
 @pytest.mark.parametrize("params, inputs", [
@@ -133,13 +158,13 @@ def test_parse_request_without_a_key():
         parse_request({"foo": "bar"})
 
 
-@pytest.mark.parametrize("feature", [f for f in FEATURES if f is DND or f.forward_kind],
-                         ids=lambda f: f.name)
+@pytest.mark.parametrize("feature", FEATURES, ids=lambda f: f.name)
 def test_the_feature_tables_uri_stems_switch_each_feature(feature):
     """The <stem>On / <stem>Off values are the feature table's, in any case."""
-    if feature is DND:
-        assert parse_key(f"{feature.uri}On") == [ins.SetDnd(True)]
-        assert parse_key(f"{feature.uri.lower()}off") == [ins.SetDnd(False)]
+    switch = {"dnd": ins.SetDnd, "call_waiting": ins.SetCallWaiting}.get(feature.name)
+    if switch is not None:
+        assert parse_key(f"{feature.uri}On") == [switch(True)]
+        assert parse_key(f"{feature.uri.lower()}off") == [switch(False)]
         return
     kind = feature.forward_kind
     assert parse_key(f"{feature.uri}On=123") == [ins.SetForward(kind, True, "123")]

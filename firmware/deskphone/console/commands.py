@@ -273,7 +273,7 @@ class Commands:
         _need(args, 1, "hook on|off")
         # A real switch stays where it is: the phone is told it moved, as a remote
         # OFFHOOK/ONHOOK key does. (The simulated board replaces this command.)
-        self._post(ins.HookChanged(not on_off(args[0])))
+        self._post(ins.HookChanged(not on_off(args[0]), remote=True))
 
     def _dial(self, args: list[str]) -> None:
         _need(args, 1, "dial NUMBER")

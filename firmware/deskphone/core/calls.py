@@ -237,9 +237,39 @@ def cancel_dial(step: Step) -> None:
 
 
 def on_set_hold(step: Step, inp: ins.SetHold) -> None:
-    call = step.state.call(inp.call_id)
+    state = step.state
+    call = state.call(inp.call_id)
+    if inp.call_id is None and not inp.on and call is not None and not call.held:
+        # UNHOLD / F_UNHOLD with the focused call talking: resume the call on hold
+        # (the one other call), as the Resume soft key of that call would.
+        held = [c for c in state.calls if c.connected and c.held]
+        if len(held) == 1:
+            return swap(step)
     if call is not None and call.connected:
         hold(step, call, inp.on)
+
+
+def swap(step: Step) -> None:
+    """SWAP: with a call talking and one on hold, hold the one and resume the other.
+
+    With one call there is nothing to swap with, and nothing happens (the Swap soft
+    key of a Yealink is only there with two calls).
+    """
+    state = step.state
+    connected = [c for c in state.calls if c.connected]
+    talking = [c for c in connected if not c.held]
+    held = [c for c in connected if c.held]
+    if len(connected) != 2 or len(held) != 1 or (talking and talking[0].transferring):
+        return
+    if talking:
+        hold(step, talking[0], True)
+    state.focus = held[0].ref
+    hold(step, held[0], False)
+
+
+def split(step: Step) -> None:
+    """SPLIT: split a conference into its calls. This phone holds no local conference
+    (CONF says "No conference"), so there is never one to split: nothing happens."""
 
 
 def on_transfer(step: Step, inp: ins.Transfer) -> None:

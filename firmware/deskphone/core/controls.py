@@ -1,8 +1,9 @@
 """The person at the phone: keys, soft keys, the feature menu, the hook switch, dialing.
 
-- Off Hook / On Hook fire for the handset hook switch (or the OFFHOOK /
-  ONHOOK remote keys), after debouncing: mock pins and some kernels ignore
-  gpiozero's ``bounce_time``, so the level has to settle here.
+- Off Hook / On Hook fire for the handset hook switch after debouncing (mock
+  pins and some kernels ignore gpiozero's ``bounce_time``, so the level has to
+  settle here), and at once for the OFFHOOK / ONHOOK remote keys, which are
+  presses, not a bouncing contact.
 - A key pressed through Action URI (``KeyPress.remote``) acts like the real
   key, except that it never answers the "Allow Remote Control?" prompt.
 """
@@ -36,7 +37,8 @@ def on_hook_changed(step: Step, inp: ins.HookChanged) -> None:
     state = step.state
     state.raw_hook = inp.off_hook
     debounce_ms = state.number("deskphone.hook.debounce_ms", 0)
-    if debounce_ms <= 0:
+    if inp.remote or debounce_ms <= 0:
+        # A remote OFFHOOK/ONHOOK is a press: it acts now, before the request's next key.
         if inp.off_hook != state.hook_off:
             apply_hook(step, inp.off_hook)
     else:
@@ -182,6 +184,17 @@ def _focus_next(step: Step, by: int) -> None:
         state.focus = state.calls[i % len(state.calls)].ref
 
 
+def _back_idle(step: Step) -> None:
+    """BACK_IDLE: leave the menu, the number being dialled and any message for the idle
+    screen. Calls stay as they are (a call is not "what the phone is doing" on the screen),
+    and a transfer being dialled gives its held call back."""
+    state = step.state
+    state.menu = None
+    state.message = ""
+    if state.dial is not None:
+        calls.cancel_dial(step)
+
+
 def _delete_digit(step: Step) -> None:
     dial = step.state.dial
     if dial is not None and dial.digits:
@@ -193,7 +206,7 @@ KEYS: dict[str, Callable[[Step], None]] = {
     "OK": _ok, "X": _cancel, "MUTE": _mute, "HOLD": _hold, "TRANSFER": calls.transfer_key,
     "RD": _redial, "MSG": lambda step: step.flash("No new messages"), "CONF": _conference,
     "UP": lambda step: _focus_next(step, -1), "DOWN": lambda step: _focus_next(step, 1),
-    "LEFT": _delete_digit,
+    "LEFT": _delete_digit, "BACK_IDLE": _back_idle, "SWAP": calls.swap, "SPLIT": calls.split,
 }
 
 

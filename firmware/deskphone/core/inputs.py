@@ -62,8 +62,15 @@ class KeyPress:
 
 @dataclass(frozen=True)
 class HookChanged:
-    """Raw hook switch level (debounced in the core). ``off_hook`` True = handset lifted."""
+    """Hook switch level. ``off_hook`` True = handset lifted.
+
+    From the mechanical switch (``remote`` False) the level is raw and is
+    debounced in the core. ``remote`` True is an OFFHOOK / ONHOOK key (Action
+    URI, SIP NOTIFY, the console): a press, applied at once and in order with
+    the request's other keys; there is no contact bounce to wait out.
+    """
     off_hook: bool
+    remote: bool = False
 
 
 # --- remote control (Action URI) features with no single key ---------------

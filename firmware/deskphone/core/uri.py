@@ -7,8 +7,9 @@ the DND toggle, ``number=..`` places a call as dialling does.
 Two entry points, both taking already-decoded text:
 
 - ``parse_key(value)``: the value of one ``key=`` (``OK``, ``F1;F3;DOWN;OK``,
-  ``AlwaysFwdOn=1234``, ``number=1234``), as it comes in a servlet query or a
-  NOTIFY body ``key=VALUE``;
+  ``AlwaysFwdOn=1234``, ``number=1234``, ``201;ENTER;``), as it comes in a
+  servlet query or a NOTIFY body ``key=VALUE``; a run of digits (``1234``) is
+  each digit pressed in turn (pre-dialling on an idle phone, DTMF in a call);
 - ``parse_request(params)``: a whole request's parameters (``key``, ``number``,
   ``outgoing_uri``; names in any case), for the ``number=N&outgoing_uri=URI``
   form that comes with or without ``key=``.
@@ -22,13 +23,14 @@ fine: the core ignores it, as a Yealink phone does.
 
 from __future__ import annotations
 
-from typing import Mapping
+import unicodedata
+from typing import Callable, Mapping
 
 from ..errors import DeskphoneError
 from . import inputs as ins
 from .accounts import MAX_ACCOUNTS, account, enabled_accounts
-from .features import DND, FORWARDS
-from .keys import MAX_LINE_KEYS
+from .features import FEATURES, FORWARDS, Feature
+from .keys import DIGITS, MAX_LINE_KEYS
 
 MAX_KEYS = 64            # keys in one request: a key sequence, not a script
 MAX_TARGET = 128         # characters of a number or forward target
@@ -45,27 +47,40 @@ _KEY_ALIASES = {
     "F_CONFERENCE": "CONF", "X": "X", "POUND": "#", "#": "#", "*": "*", "MSG": "MSG",
     "HEADSET": "HEADSET", "RD": "RD", "UP": "UP", "DOWN": "DOWN", "LEFT": "LEFT",
     "RIGHT": "RIGHT", "F1": "F1", "F2": "F2", "F3": "F3", "F4": "F4",
+    "BACK_IDLE": "BACK_IDLE", "SWAP": "SWAP", "SPLIT": "SPLIT",
     **{d: d for d in "0123456789"},
 }
+
+# The switches of the feature table that are not forwards (DND, call waiting): the input
+# each <stem>On / <stem>Off makes, by the feature's name.
+_SWITCH_INPUT: dict[str, Callable[[bool], ins.Input]] = {
+    "dnd": ins.SetDnd, "call_waiting": ins.SetCallWaiting,
+}
+
+
+def _switches(feature: Feature) -> dict[str, ins.Input]:
+    if feature.forward_kind is not None:      # a forward's On takes its target: _FORWARD_ON
+        return {f"{feature.uri.upper()}OFF": ins.SetForward(feature.forward_kind, False)}
+    make = _SWITCH_INPUT[feature.name]
+    return {f"{feature.uri.upper()}ON": make(True), f"{feature.uri.upper()}OFF": make(False)}
+
 
 # Value (upper case) -> the input, for values that are not a single key.
 _PLAIN: dict[str, ins.Input] = {
     "REBOOT": ins.RequestRestart(reset=False),
     "RESET": ins.RequestRestart(reset=True),
     "AUTOP": ins.RequestAutoProvision(),
-    "OFFHOOK": ins.HookChanged(True),
-    "ONHOOK": ins.HookChanged(False),
+    "OFFHOOK": ins.HookChanged(True, remote=True),
+    "ONHOOK": ins.HookChanged(False, remote=True),
     "ANSWER": ins.Answer(),
     "ASW": ins.Answer(),
     "CALLEND": ins.EndCall(),
     "CANCEL": ins.EndCall(),
     "HOLD": ins.SetHold(True),
     "UNHOLD": ins.SetHold(False),
-    # The feature switches' <stem>On / <stem>Off, named as the feature table names them
-    # (a forward's On takes its target: _FORWARD_ON).
-    f"{DND.uri.upper()}ON": ins.SetDnd(True),
-    f"{DND.uri.upper()}OFF": ins.SetDnd(False),
-    **{f"{f.uri.upper()}OFF": ins.SetForward(kind, False) for kind, f in FORWARDS.items()},
+    "F_UNHOLD": ins.SetHold(False),
+    # The feature switches' <stem>On / <stem>Off, named as the feature table names them.
+    **{name: inp for f in FEATURES for name, inp in _switches(f).items()},
 }
 
 # VALUE:<call-id> forms (the id as sent in $call_id).
@@ -79,9 +94,26 @@ _WITH_CALL_ID = {
 _FORWARD_ON = {f"{f.uri.upper()}ON": kind for kind, f in FORWARDS.items()}
 
 
+# Characters no number, forward target or call id holds. Cc: controls (C0, DEL, C1 with
+# U+0085 NEXT LINE); Zl / Zp: U+2028 / U+2029, which str.splitlines() and many clients
+# take for line ends (a phonecfg line could be forged); Cf: format characters such as the
+# right-to-left override U+202E and zero-width joiners, which make one number look like
+# another on a screen or in a log.
+_REFUSED_CATEGORIES = {"Cc": "a control character", "Zl": "a line separator",
+                       "Zp": "a paragraph separator", "Cf": "an invisible format character",
+                       "Cs": "an undecodable byte"}
+
+
 def _clean(text: str, what: str) -> str:
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise ActionUriError(f"{what} contains a control character")
+    for c in text:
+        why = _REFUSED_CATEGORIES.get(unicodedata.category(c))
+        if why is not None:
+            raise ActionUriError(f"{what} contains {why} (U+{ord(c):04X})")
+        if not c.isascii() and (c.isdigit() or c.isspace()):
+            # Arabic-Indic or full-width digits pass str.isdigit() but dial nothing a
+            # PBX knows; a no-break space is a blank in disguise.
+            raise ActionUriError(f"{what} contains a non-ASCII "
+                                 f"{'digit' if c.isdigit() else 'blank'} (U+{ord(c):04X})")
     if len(text) > MAX_TARGET:
         raise ActionUriError(f"{what} longer than {MAX_TARGET} characters")
     return text
@@ -102,6 +134,9 @@ def _one(value: str, line_keys: int) -> ins.Input:
         return ins.KeyPress(_KEY_ALIASES[upper], remote=True)
     if upper in _PLAIN:
         return _PLAIN[upper]
+    if 1 < len(item) <= MAX_TARGET and all(c in DIGITS for c in item):
+        # A run of digits (key=1234): each digit pressed in turn: see parse_key.
+        return ins.KeyPress(item, remote=True)
     if upper.startswith("L") and upper[1:].isdigit() and upper[1:].isascii():
         n = int(upper[1:])
         if not 1 <= n <= min(line_keys, MAX_LINE_KEYS):
@@ -158,7 +193,16 @@ def parse_key(value: str, *, line_keys: int = MAX_LINE_KEYS,
         raise ActionUriError(f"too many keys in one request ({len(parts)}; at most {MAX_KEYS})")
     if len(parts) > 1 and parts[-1].strip() == "":
         parts.pop()                         # "OK;" : a trailing separator
-    return [_one(p, line_keys) for p in parts]
+    out: list[ins.Input] = []
+    for p in parts:
+        inp = _one(p, line_keys)
+        if isinstance(inp, ins.KeyPress) and len(inp.key) > 1 and inp.key[0] in DIGITS:
+            out += [ins.KeyPress(d, remote=True) for d in inp.key]   # a digit run
+        else:
+            out.append(inp)
+    if len(out) > MAX_KEYS + MAX_TARGET:
+        raise ActionUriError(f"too many key presses in one request ({len(out)})")
+    return out
 
 
 def parse_request(params: Mapping[str, str], *, line_keys: int = MAX_LINE_KEYS,
@@ -190,18 +234,25 @@ def _dial(number: str, outgoing_uri: str | None,
     return ins.Dial(number, acc)
 
 
-def account_for_uri(settings: Mapping[str, object], outgoing_uri: str) -> int:
-    """The enabled account ``outgoing_uri`` names: its SIP URI (``sip:`` optional),
-    its user part, or its account number. Raises ActionUriError when none matches."""
+def account_for_uri(settings: Mapping[str, object], outgoing_uri: str) -> int | None:
+    """The enabled account ``outgoing_uri`` names, or None when it names none.
+
+    Named by its SIP URI (``sip:`` optional), ``user@host``, its user part, its
+    account number (``2``) or ``AccountN`` in any case (``account2``), as the
+    firmware reads it. A value naming no enabled account (clients send ``URI``
+    literally, ``@host``, an empty value) means the default account: the caller
+    dials from it, as a Yealink does, instead of failing the call.
+    """
     want = outgoing_uri.strip()
     if not want:
-        raise ActionUriError("outgoing_uri is empty")
+        return None
     accounts = enabled_accounts(settings)
     bare = want.split(":", 1)[1] if want.lower().startswith(("sip:", "sips:")) else want
-    if bare.isdigit() and bare.isascii() and 1 <= int(bare) <= MAX_ACCOUNTS \
-            and account(settings, int(bare)).enabled and not any(
+    index = bare[7:] if bare.lower().startswith("account") else bare
+    if index.isdigit() and index.isascii() and 1 <= int(index) <= MAX_ACCOUNTS \
+            and account(settings, int(index)).enabled and not any(
                 a.user_name == bare for a in accounts):
-        return int(bare)
+        return int(index)
     for a in accounts:
         uri = a.uri.split(":", 1)[1] if a.uri else ""
         host_only = f"{a.user_name}@{a.server}" if a.user_name else ""
@@ -211,4 +262,4 @@ def account_for_uri(settings: Mapping[str, object], outgoing_uri: str) -> int:
     for a in accounts:
         if a.user_name and a.user_name == user:
             return a.index
-    raise ActionUriError(f"outgoing_uri {_show(want)} names no enabled account")
+    return None
