@@ -212,7 +212,8 @@ def test_missed_calls_are_counted_and_shown():
 def test_an_event_about_a_call_carries_its_variables():
     phone = given(incoming())
     [emit] = [e for e in phone.handle(ins.Answer(), 1001.0) if isinstance(e, fx.Emit)]
-    assert emit.variables["call_id"] == "in-1" and emit.variables["callerID"] == "Caller"
+    assert emit.variables["sip_call_id"] == "in-1" and emit.variables["callerID"] == "Caller"
+    assert emit.variables["call_id"] == "1"      # the call number of ref c1
     assert emit.variables["remote"] == "sip:300@pbx.test"
 
 

@@ -65,7 +65,8 @@ def test_variables_have_every_name_and_empty_values_when_unknown():
     [emit] = [e for e in h.out if isinstance(e, fx.Emit) and e.event == "off_hook"]
     assert set(emit.variables) == {
         "mac", "ip", "model", "firmware", "active_url", "active_user", "active_host", "local",
-        "remote", "display_local", "display_remote", "call_id", "callerID", "calledNumber"}
+        "remote", "display_local", "display_remote", "call_id", "callerID", "calledNumber",
+        "duration", "callDirection", "sip_call_id"}      # the firmware's extras, and ours
     assert emit.variables["calledNumber"] == "" and emit.variables["mac"] == "001565000001"
 
 

@@ -47,7 +47,7 @@ async def test_number_and_outgoing_uri_place_a_real_call(remote, receiver, alice
     out = await receiver.wait("outgoing_call", timeout=T)
     assert out["calledNumber"] == "201"
     ring = await alice.wait("CALL_INCOMING", after=mark)
-    assert ring["id"] == out["call_id"]
+    assert ring["id"] == out["sip_call_id"]
     await alice.on_call(ring["id"], "accept")
     await receiver.wait("call_established", timeout=T)
     await get(remote, "/servlet?key=CALLEND")
@@ -61,17 +61,17 @@ async def test_answer_hold_mute_by_key(remote, receiver, alice):
     mark = alice.mark()
     await get(remote, "/servlet?key=ANSWER")
     est = await receiver.wait("call_established", timeout=T)
-    assert est["call_id"] == call_id
+    assert est["sip_call_id"] == call_id
     await alice.wait("CALL_ESTABLISHED", after=mark)
     mark = alice.mark()
     await get(remote, "/servlet?key=F_HOLD")
     hold = await receiver.wait("hold", timeout=T)
-    assert hold["call_id"] == call_id
+    assert hold["sip_call_id"] == call_id
     await alice.wait("CALL_REMOTE_SDP", lambda e: e.get("param") == "offer", after=mark)
     await audio_direction(alice, call_id, "recvonly")
     await get(remote, "/servlet?key=MUTE")
     mute = await receiver.wait("mute", timeout=T)
-    assert mute["call_id"] == call_id
+    assert mute["sip_call_id"] == call_id
     await until(lambda: remote.engine.calls[call_id].muted, what="baresip muted")
 
 
@@ -83,5 +83,5 @@ async def test_blind_transfer_by_key(remote, receiver, alice, carol):
     await get(remote, "/servlet?key=BTrans=203")
     blind = await receiver.wait("blind_transfer_call", timeout=T)
     finished = await receiver.wait("transfer_finished", timeout=T)
-    assert blind["call_id"] == finished["call_id"] == call_id
+    assert blind["sip_call_id"] == finished["sip_call_id"] == call_id
     await carol.wait("CALL_ESTABLISHED", is_from("201"), after=mark)

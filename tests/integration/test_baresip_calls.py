@@ -63,9 +63,9 @@ async def test_outgoing_established_terminated(sip_phone, receiver, alice, lab):
     assert out["local"] == f"sip:{sip_phone.sip_user}@127.0.0.1:{lab.port}"
     assert est["calledNumber"] == "201"
     assert sip_phone.display.screen.kind == "connected"
-    await alice.on_call(est["call_id"], "hangup")
+    await alice.on_call(est["sip_call_id"], "hangup")
     hit = await receiver.wait("call_terminated", timeout=T)
-    assert hit["call_id"] == est["call_id"]
+    assert hit["sip_call_id"] == est["sip_call_id"]
     events = receiver.events()
     assert events.index("idle_to_busy") < events.index("outgoing_call")
 
@@ -76,7 +76,7 @@ async def test_busy_to_idle_after_hanging_up(sip_phone, receiver, alice):
     sip_phone.hook.hang_up()
     await receiver.wait("busy_to_idle", timeout=T)
     closed = await alice.wait("CALL_CLOSED", after=mark)          # our BYE reached her
-    assert closed["id"] == est["call_id"]
+    assert closed["id"] == est["sip_call_id"]
     events = receiver.events()
     assert events.index("call_terminated") < events.index("busy_to_idle")
 
@@ -88,7 +88,7 @@ async def test_remote_busy(sip_phone, receiver, alice):
     ring = await alice.wait("CALL_INCOMING", after=mark)
     await alice.on_call(ring["id"], "hangup")                    # baresip rejects with 486
     hit = await receiver.wait("remote_busy", timeout=T)
-    assert hit["call_id"] == out["call_id"]
+    assert hit["sip_call_id"] == out["sip_call_id"]
     assert hit["calledNumber"] == "201"
     await receiver.quiet()
     assert "call_established" not in receiver.events()
@@ -108,9 +108,9 @@ async def test_cancel_call_out(sip_phone, receiver, alice):
     await alice.wait("CALL_INCOMING", after=mark)
     sip_phone.keypad.press("X")
     hit = await receiver.wait("cancel_callout", timeout=T)
-    assert hit["call_id"] == out["call_id"]
+    assert hit["sip_call_id"] == out["sip_call_id"]
     closed = await alice.wait("CALL_CLOSED", after=mark)          # our CANCEL reached her
-    assert closed["id"] == out["call_id"]
+    assert closed["id"] == out["sip_call_id"]
     assert closed["param"] == "Connection reset by peer"
 
 
@@ -118,11 +118,11 @@ async def test_cancel_call_out(sip_phone, receiver, alice):
 
 async def test_incoming_call(sip_phone, receiver, alice, lab):
     call_id, hit = await alice_calls(sip_phone, receiver, alice)
-    assert hit["call_id"] == call_id                         # the SIP Call-ID
+    assert hit["sip_call_id"] == call_id                         # the SIP Call-ID
     assert hit["remote"] == f"sip:201@127.0.0.1:{lab.port}"
     assert hit["display_remote"] == "Alice"
     assert hit["callerID"] == "Alice"
-    assert hit["calledNumber"] == ""
+    assert hit["calledNumber"] == "201"          # the remote user part, incoming too
     assert hit["active_user"] == sip_phone.sip_user
     await receiver.wait("idle_to_busy")
 
@@ -132,7 +132,7 @@ async def test_answer_and_established(sip_phone, receiver, alice):
     mark = alice.mark()
     sip_phone.keypad.press("OK")
     hit = await receiver.wait("call_established", timeout=T)
-    assert hit["call_id"] == call_id
+    assert hit["sip_call_id"] == call_id
     await alice.wait("CALL_ESTABLISHED", after=mark)             # she hears us now
     sip_phone.keypad.press("X")
     await receiver.wait("call_terminated", timeout=T)
@@ -144,7 +144,7 @@ async def test_missed_call_and_call_remote_canceled(sip_phone, receiver, alice):
     await alice.on_call(call_id, "hangup")                       # CANCEL while it rings
     missed = await receiver.wait("missed_call", timeout=T)
     canceled = await receiver.wait("call_remote_canceled", timeout=T)
-    assert missed["call_id"] == canceled["call_id"] == call_id
+    assert missed["sip_call_id"] == canceled["sip_call_id"] == call_id
     assert canceled["callerID"] == "Alice"
     await receiver.wait("busy_to_idle", timeout=T)
 
@@ -154,7 +154,7 @@ async def test_reject_incoming_call(sip_phone, receiver, alice):
     call_id, _ = await alice_calls(sip_phone, receiver, alice)
     sip_phone.keypad.press("X")
     hit = await receiver.wait("reject_incoming_call", timeout=T)
-    assert hit["call_id"] == call_id
+    assert hit["sip_call_id"] == call_id
     closed = await alice.wait("CALL_CLOSED", after=mark)
     assert closed["param"].startswith("486")
     await receiver.quiet()
@@ -168,7 +168,7 @@ async def test_dnd_rejects_the_call(sip_phone, receiver, alice):
     await alice.dial(f"sip:{sip_phone.sip_user}@127.0.0.1:{alice.far.registrar_port}")
     hit = await receiver.wait("reject_incoming_call", timeout=T)
     closed = await alice.wait("CALL_CLOSED", after=mark)
-    assert hit["call_id"] == closed["id"]
+    assert hit["sip_call_id"] == closed["id"]
     # The core asks for 480; baresip 1.0.0 can only reject with 486 (README table).
     assert closed["param"].startswith("486")
     assert "incoming_call" not in receiver.events()
@@ -181,7 +181,7 @@ async def test_call_waiting_off_turns_a_second_call_away(sip_phone, receiver, al
     await bob.dial(f"sip:{sip_phone.sip_user}@127.0.0.1:{bob.far.registrar_port}")
     missed = await receiver.wait("missed_call", timeout=T)
     closed = await bob.wait("CALL_CLOSED", after=mark)
-    assert missed["call_id"] == closed["id"]
+    assert missed["sip_call_id"] == closed["id"]
     assert missed["callerID"] == "Bob"
     assert closed["param"].startswith("486")
 
@@ -194,19 +194,19 @@ async def test_answer_new_incoming_call(sip_phone, receiver, alice, bob):
     assert incoming["callerID"] == "Bob"
     sip_phone.keypad.press("OK")
     hit = await receiver.wait("answer_new_incoming_call", timeout=T)
-    assert hit["call_id"] == incoming["call_id"]
+    assert hit["sip_call_id"] == incoming["sip_call_id"]
     held = await receiver.wait("hold", timeout=T)
-    assert held["call_id"] == first["call_id"]                   # Alice went on hold
+    assert held["sip_call_id"] == first["sip_call_id"]                   # Alice went on hold
     await bob.wait("CALL_ESTABLISHED", after=b_mark)
     await alice.wait("CALL_REMOTE_SDP", lambda e: e.get("param") == "offer", after=a_mark)
-    await audio_direction(alice, first["call_id"], "recvonly")   # she is held, on the wire
+    await audio_direction(alice, first["sip_call_id"], "recvonly")   # she is held, on the wire
     # Bob hangs up: baresip 1.0.0 would resume Alice by itself; the phone keeps her held.
-    await bob.on_call(incoming["call_id"], "hangup")
+    await bob.on_call(incoming["sip_call_id"], "hangup")
     await receiver.wait("call_terminated", timeout=T)
-    call = sip_phone.engine.calls[first["call_id"]]
+    call = sip_phone.engine.calls[first["sip_call_id"]]
     assert call.want_hold is True
     # baresip resumes Alice by itself; the phone puts her back on hold: she ends up held.
-    await audio_direction(alice, first["call_id"], "recvonly")
+    await audio_direction(alice, first["sip_call_id"], "recvonly")
     assert sip_phone.display.screen.kind == "connected"
     await receiver.quiet()
     assert "unhold" not in receiver.events()
@@ -219,40 +219,40 @@ async def test_hold_and_unhold(sip_phone, receiver, alice):
     mark = alice.mark()
     sip_phone.keypad.press("HOLD")
     hold = await receiver.wait("hold", timeout=T)
-    assert hold["call_id"] == est["call_id"]
+    assert hold["sip_call_id"] == est["sip_call_id"]
     await alice.wait("CALL_REMOTE_SDP", lambda e: e.get("param") == "offer", after=mark)
-    await audio_direction(alice, est["call_id"], "recvonly")
+    await audio_direction(alice, est["sip_call_id"], "recvonly")
     mark = alice.mark()
     sip_phone.keypad.press("HOLD")
     unhold = await receiver.wait("unhold", timeout=T)
-    assert unhold["call_id"] == est["call_id"]
+    assert unhold["sip_call_id"] == est["sip_call_id"]
     await alice.wait("CALL_REMOTE_SDP", lambda e: e.get("param") == "offer", after=mark)
-    await audio_direction(alice, est["call_id"], "sendrecv")
+    await audio_direction(alice, est["sip_call_id"], "sendrecv")
     await receiver.quiet()
     assert "held" not in receiver.events()          # our own hold is not the far end's
 
 
 async def test_held_and_unheld_by_the_far_end(sip_phone, receiver, alice):
     est = await call_alice(sip_phone, receiver, alice)
-    await alice.on_call(est["call_id"], "hold")
+    await alice.on_call(est["sip_call_id"], "hold")
     held = await receiver.wait("held", timeout=T)
-    assert held["call_id"] == est["call_id"]
+    assert held["sip_call_id"] == est["sip_call_id"]
     assert "held" in sip_phone.display.screen.icons
-    await alice.on_call(est["call_id"], "resume")
+    await alice.on_call(est["sip_call_id"], "resume")
     unheld = await receiver.wait("unheld", timeout=T)
-    assert unheld["call_id"] == est["call_id"]
+    assert unheld["sip_call_id"] == est["sip_call_id"]
 
 
 async def test_mute_and_unmute(sip_phone, receiver, alice):
     est = await call_alice(sip_phone, receiver, alice)
     sip_phone.keypad.press("MUTE")
     mute = await receiver.wait("mute", timeout=T)
-    assert mute["call_id"] == est["call_id"]
-    call = sip_phone.engine.calls[est["call_id"]]
+    assert mute["sip_call_id"] == est["sip_call_id"]
+    call = sip_phone.engine.calls[est["sip_call_id"]]
     await until(lambda: call.muted, what="baresip said 'call muted'")
     sip_phone.keypad.press("MUTE")
     unmute = await receiver.wait("unmute", timeout=T)
-    assert unmute["call_id"] == est["call_id"]
+    assert unmute["sip_call_id"] == est["sip_call_id"]
     await until(lambda: not call.muted, what="baresip said 'call un-muted'")
     assert sip_phone.leds.state["mute"] == "off"
 
@@ -262,7 +262,7 @@ async def test_dtmf_reaches_the_far_end(sip_phone, receiver, alice):
     mark = alice.mark()
     sip_phone.keypad.type("5")
     dtmf = await alice.wait("CALL_DTMF_START", after=mark)
-    assert dtmf["param"] == "5" and dtmf["id"] == est["call_id"]
+    assert dtmf["param"] == "5" and dtmf["id"] == est["sip_call_id"]
 
 
 # ---------------------------------------------------------------- transfers
@@ -276,11 +276,11 @@ async def test_blind_transfer_finished(sip_phone, receiver, alice, carol):
     sip_phone.keypad.press("TRANSFER")
     blind = await receiver.wait("blind_transfer_call", timeout=T)
     finished = await receiver.wait("transfer_finished", timeout=T)
-    assert started["call_id"] == blind["call_id"] == finished["call_id"] == est["call_id"]
+    assert started["sip_call_id"] == blind["sip_call_id"] == finished["sip_call_id"] == est["sip_call_id"]
     await receiver.wait("call_terminated", timeout=T)
     # Alice now talks to Carol (who answers by herself).
     await carol.wait("CALL_ESTABLISHED", is_from("201"), after=mark)
-    assert est["call_id"] not in sip_phone.engine.calls
+    assert est["sip_call_id"] not in sip_phone.engine.calls
 
 
 async def test_transfer_failed(sip_phone, receiver, alice):
@@ -290,10 +290,10 @@ async def test_transfer_failed(sip_phone, receiver, alice):
     sip_phone.keypad.type("999")                         # no such user: 404 for Alice's INVITE
     sip_phone.keypad.press("TRANSFER")
     failed = await receiver.wait("transfer_failed", timeout=T)
-    assert failed["call_id"] == est["call_id"]
+    assert failed["sip_call_id"] == est["sip_call_id"]
     # baresip 1.0.0 ends a call whose transfer failed; the phone says so.
     await receiver.wait("call_terminated", timeout=T)
-    await alice.wait("CALL_CLOSED", lambda e: e["id"] == est["call_id"], after=mark)
+    await alice.wait("CALL_CLOSED", lambda e: e["id"] == est["sip_call_id"], after=mark)
     assert "transfer_finished" not in receiver.events()
 
 
@@ -306,9 +306,9 @@ async def test_attended_transfer_emulated(sip_phone, receiver, alice, carol):
     assert consult["calledNumber"] == "203"
     sip_phone.keypad.press("TRANSFER")
     hit = await receiver.wait("attended_transfer_call", timeout=T)
-    assert hit["call_id"] == first["call_id"]
+    assert hit["sip_call_id"] == first["sip_call_id"]
     finished = await receiver.wait("transfer_finished", timeout=T)
-    assert finished["call_id"] == first["call_id"]
+    assert finished["sip_call_id"] == first["sip_call_id"]
     await carol.wait("CALL_ESTABLISHED", is_from("201"), after=mark)
     sip_phone.hook.hang_up()
     await receiver.wait("busy_to_idle", timeout=T)
@@ -344,7 +344,7 @@ async def test_forward_busy_keeps_the_current_call(sip_phone, receiver, alice, b
     # Alice is still connected and not left on hold by baresip's answer.
     await receiver.quiet(0.5)
     assert "hold" not in receiver.events()
-    await audio_direction(alice, first["call_id"], "sendrecv")
+    await audio_direction(alice, first["sip_call_id"], "sendrecv")
     assert sip_phone.display.screen.kind == "connected"
 
 
@@ -355,7 +355,7 @@ async def test_forward_no_answer(sip_phone, receiver, bob, carol):
     await bob.dial(f"sip:{sip_phone.sip_user}@127.0.0.1:{bob.far.registrar_port}")
     incoming = await receiver.wait("incoming_call", timeout=T)
     hit = await receiver.wait("forward_incoming_call", timeout=T + 6)
-    assert hit["call_id"] == incoming["call_id"]
+    assert hit["sip_call_id"] == incoming["sip_call_id"]
     await carol.wait("CALL_ESTABLISHED", is_from("202"), after=c_mark)
 
 
@@ -389,6 +389,6 @@ async def test_second_account_receives_and_places_its_own_calls(lab, tmp_path, r
         assert out["active_user"] == user2
         ring = await alice.wait("CALL_INCOMING", after=mark)
         assert ring["peeruri"].startswith(f"sip:{user2}@")
-        assert ring["id"] == out["call_id"]
+        assert ring["id"] == out["sip_call_id"]
     finally:
         await stop_and_check(app)

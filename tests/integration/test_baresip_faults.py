@@ -37,7 +37,7 @@ async def test_the_engine_going_away_mid_call_is_survived(how, sip_phone, receiv
     else:
         os.kill(old_pid, signal.SIGTERM)        # someone ended it (baresip hangs up on its way)
     term = await receiver.wait("call_terminated", timeout=T)
-    assert term["call_id"] == est["call_id"]
+    assert term["sip_call_id"] == est["sip_call_id"]
     await receiver.wait("unregistered", timeout=T)
     again = await receiver.wait("registered", timeout=T, after=registered.at + 1e-6)
     assert again.at - t0 < 10
@@ -51,7 +51,7 @@ async def test_the_engine_going_away_mid_call_is_survived(how, sip_phone, receiv
     sip_phone.keypad.type("201#")
     out = await receiver.wait("outgoing_call", timeout=T, after=again.at)
     ring = await alice.wait("CALL_INCOMING", after=mark)
-    assert ring["id"] == out["call_id"]
+    assert ring["id"] == out["sip_call_id"]
 
 
 # --- kamailio restarted mid-call: a lab of this test's own (its registrations go with it) --------
@@ -94,9 +94,9 @@ async def test_kamailio_restarted_mid_call(own_lab, tmp_path, receiver):
         mark = ctl.mark()
         app.hook.hang_up()
         term = await receiver.wait("call_terminated", timeout=T)
-        assert term["call_id"] == est["call_id"]
+        assert term["sip_call_id"] == est["sip_call_id"]
         closed = await ctl.wait("CALL_CLOSED", after=mark)
-        assert closed["id"] == est["call_id"]
+        assert closed["id"] == est["sip_call_id"]
         assert app.engine.starts == 1               # baresip itself never had to be restarted
     finally:
         await stop_and_check(app)

@@ -40,7 +40,7 @@ async def test_sigkill_mid_call_is_survived(sip_phone, receiver, alice):
     os.kill(old_pid, signal.SIGKILL)
     killed = time.monotonic()
     term = await receiver.wait("call_terminated", timeout=T)
-    assert term["call_id"] == est["call_id"]
+    assert term["sip_call_id"] == est["sip_call_id"]
     await receiver.wait("unregistered", timeout=T)
     assert sip_phone.display.screen.kind != "connected"
     assert any("Phone service down" in screen.lines for screen in screens)    # the phone shows it
@@ -57,7 +57,7 @@ async def test_sigkill_mid_call_is_survived(sip_phone, receiver, alice):
     sip_phone.keypad.type("201#")
     out = await receiver.wait("outgoing_call", timeout=T, after=again.at)
     ring = await alice.wait("CALL_INCOMING", after=mark)
-    assert ring["id"] == out["call_id"]
+    assert ring["id"] == out["sip_call_id"]
 
 
 async def test_a_hung_baresip_is_killed_and_restarted(lab, tmp_path, receiver):
@@ -96,7 +96,7 @@ async def test_stop_hangs_up_unregisters_and_leaves_no_process(lab, tmp_path, re
     assert gone(pid)
     # Stopped with SIGTERM: baresip said goodbye to Alice on its way out.
     closed = await alice.wait("CALL_CLOSED", after=mark)
-    assert closed["id"] == est["call_id"]
+    assert closed["id"] == est["sip_call_id"]
 
 
 async def test_accounts_file_is_private(sip_phone):

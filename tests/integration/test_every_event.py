@@ -54,7 +54,7 @@ async def ring_in(phone, receiver, number: str = "300", name: str = "Caller"):
 async def test_event_setup_completed(phone, receiver):
     hit = await receiver.wait("setup_completed")
     assert_device(hit)
-    assert hit["call_id"] == "" and hit["remote"] == ""
+    assert hit["sip_call_id"] == "" and hit["remote"] == ""
 
 
 async def test_event_registered(phone, receiver):
@@ -171,14 +171,14 @@ async def test_event_outgoing_call(phone, receiver):
     assert hit["remote"] == "sip:201@pbx.test"
     assert hit["display_remote"] == "Alice"
     assert hit["display_local"] == "Desk Phone"
-    assert hit["call_id"] in phone.engine.calls
+    assert hit["sip_call_id"] in phone.engine.calls
     assert hit["callerID"] == ""
 
 
 async def test_event_call_established(phone, receiver):
     out = await call_out(phone, receiver, "201")
     hit = await receiver.wait("call_established")
-    assert hit["call_id"] == out["call_id"]
+    assert hit["sip_call_id"] == out["sip_call_id"]
     assert hit["remote"] == "sip:201@pbx.test"
     assert phone.display.screen.kind == "connected"
 
@@ -187,7 +187,7 @@ async def test_event_call_terminated(phone, receiver):
     est = await connected_call(phone, receiver)
     phone.engine.remote_hangup()
     hit = await receiver.wait("call_terminated")
-    assert hit["call_id"] == est["call_id"]
+    assert hit["sip_call_id"] == est["sip_call_id"]
     assert hit["calledNumber"] == "201"
 
 
@@ -195,7 +195,7 @@ async def test_event_cancel_callout(phone, receiver):
     out = await call_out(phone, receiver, "203")          # rings, nobody answers
     phone.keypad.press("X")
     hit = await receiver.wait("cancel_callout")
-    assert hit["call_id"] == out["call_id"]
+    assert hit["sip_call_id"] == out["sip_call_id"]
     assert hit["calledNumber"] == "203"
     assert "call_established" not in receiver.events()
 
@@ -218,13 +218,15 @@ async def test_event_remote_busy_on_decline(phone, receiver):
 async def test_event_incoming_call(phone, receiver):
     call_id, hit = await ring_in(phone, receiver, "300", "Caller")
     assert_account(hit)
-    assert hit["call_id"] == call_id
+    assert hit["sip_call_id"] == call_id
     assert hit["remote"] == "sip:300@pbx.test"
     assert hit["local"] == OUR_URI
     assert hit["display_remote"] == "Caller"
     assert hit["display_local"] == "Desk Phone"
     assert hit["callerID"] == "Caller"
-    assert hit["calledNumber"] == ""        # empty, never the literal "$calledNumber"
+    # The firmware fills $calledNumber in both directions: the remote party's number.
+    assert hit["calledNumber"] == "300"
+    assert hit["call_id"].isdigit() and hit["callDirection"] == "incoming"
     assert phone.leds.state["line1"] == "fast"
 
 
@@ -239,7 +241,7 @@ async def test_event_missed_call(phone, receiver):
     call_id, _ = await ring_in(phone, receiver)
     phone.engine.remote_hangup(call_id)
     hit = await receiver.wait("missed_call")
-    assert hit["call_id"] == call_id
+    assert hit["sip_call_id"] == call_id
     assert "1 missed call" in phone.display.screen.lines
 
 
@@ -247,7 +249,7 @@ async def test_event_call_remote_canceled(phone, receiver):
     call_id, _ = await ring_in(phone, receiver)
     phone.engine.remote_hangup(call_id)
     hit = await receiver.wait("call_remote_canceled")
-    assert hit["call_id"] == call_id
+    assert hit["sip_call_id"] == call_id
     assert hit["remote"] == "sip:300@pbx.test"
 
 
@@ -255,7 +257,7 @@ async def test_event_reject_incoming_call(phone, receiver):
     call_id, _ = await ring_in(phone, receiver)
     phone.keypad.press("X")
     hit = await receiver.wait("reject_incoming_call")
-    assert hit["call_id"] == call_id
+    assert hit["sip_call_id"] == call_id
     await receiver.quiet()
     assert "missed_call" not in receiver.events()
     assert call_id not in phone.engine.calls
@@ -265,7 +267,7 @@ async def test_answer_by_lifting_the_handset(phone, receiver):
     call_id, _ = await ring_in(phone, receiver)
     phone.hook.lift()
     hit = await receiver.wait("call_established")
-    assert hit["call_id"] == call_id
+    assert hit["sip_call_id"] == call_id
     assert phone.engine.calls[call_id].state == "connected"
 
 
@@ -275,9 +277,9 @@ async def test_event_answer_new_incoming_call(phone, receiver):
     assert phone.display.screen.lines[2] == "Waiting: Second"
     phone.keypad.press("OK")
     hit = await receiver.wait("answer_new_incoming_call")
-    assert hit["call_id"] == second_id
+    assert hit["sip_call_id"] == second_id
     held = await receiver.wait("hold")
-    assert held["call_id"] == first["call_id"]       # the first call went on hold
+    assert held["sip_call_id"] == first["sip_call_id"]       # the first call went on hold
 
 
 async def test_event_forward_incoming_call(phone, receiver):
@@ -285,7 +287,7 @@ async def test_event_forward_incoming_call(phone, receiver):
     await receiver.wait("always_fwd_on")
     call_id, = [phone.engine.incoming("300", "Caller")]
     hit = await receiver.wait("forward_incoming_call")
-    assert hit["call_id"] == call_id
+    assert hit["sip_call_id"] == call_id
     assert "incoming_call" not in receiver.events()
     forwards = [c for c in phone.engine.log if type(c).__name__ == "EngineForward"]
     assert forwards and forwards[-1].target == "555"
@@ -297,8 +299,8 @@ async def test_event_hold(phone, receiver):
     est = await connected_call(phone, receiver)
     phone.keypad.press("HOLD")
     hit = await receiver.wait("hold")
-    assert hit["call_id"] == est["call_id"]
-    assert phone.engine.calls[est["call_id"]].state == "held"
+    assert hit["sip_call_id"] == est["sip_call_id"]
+    assert phone.engine.calls[est["sip_call_id"]].state == "held"
 
 
 async def test_event_unhold(phone, receiver):
@@ -307,14 +309,14 @@ async def test_event_unhold(phone, receiver):
     await receiver.wait("hold")
     phone.keypad.press("HOLD")
     hit = await receiver.wait("unhold")
-    assert hit["call_id"] == est["call_id"]
+    assert hit["sip_call_id"] == est["sip_call_id"]
 
 
 async def test_event_held(phone, receiver):
     est = await connected_call(phone, receiver)
     phone.engine.remote_hold(True)
     hit = await receiver.wait("held")
-    assert hit["call_id"] == est["call_id"]
+    assert hit["sip_call_id"] == est["sip_call_id"]
     assert "held" in phone.display.screen.icons
 
 
@@ -324,14 +326,14 @@ async def test_event_unheld(phone, receiver):
     await receiver.wait("held")
     phone.engine.remote_hold(False)
     hit = await receiver.wait("unheld")
-    assert hit["call_id"] == est["call_id"]
+    assert hit["sip_call_id"] == est["sip_call_id"]
 
 
 async def test_event_mute(phone, receiver):
     est = await connected_call(phone, receiver)
     phone.keypad.press("MUTE")
     hit = await receiver.wait("mute")
-    assert hit["call_id"] == est["call_id"]
+    assert hit["sip_call_id"] == est["sip_call_id"]
     assert phone.leds.state["mute"] == "on"
 
 
@@ -348,7 +350,7 @@ async def test_event_transfer_call(phone, receiver):
     est = await connected_call(phone, receiver)
     phone.keypad.press("TRANSFER")
     hit = await receiver.wait("transfer_call")
-    assert hit["call_id"] == est["call_id"]
+    assert hit["sip_call_id"] == est["sip_call_id"]
     assert phone.display.screen.title == "Transfer to"
 
 
@@ -358,7 +360,7 @@ async def test_event_blind_transfer_call(phone, receiver):
     phone.keypad.type("203")
     phone.keypad.press("TRANSFER")
     hit = await receiver.wait("blind_transfer_call")
-    assert hit["call_id"] == est["call_id"]
+    assert hit["sip_call_id"] == est["sip_call_id"]
 
 
 async def test_event_transfer_finished(phone, receiver):
@@ -367,12 +369,12 @@ async def test_event_transfer_finished(phone, receiver):
     phone.keypad.type("203")
     phone.keypad.press("TRANSFER")
     hit = await receiver.wait("transfer_finished")
-    assert hit["call_id"] == est["call_id"]
+    assert hit["sip_call_id"] == est["sip_call_id"]
     await settle(phone)
     assert phone.display.screen.kind == "dialing"     # the handset is still up
     phone.hook.hang_up()
     await receiver.wait("busy_to_idle")
-    assert est["call_id"] not in phone.engine.calls
+    assert est["sip_call_id"] not in phone.engine.calls
 
 
 async def test_event_transfer_failed(phone, receiver):
@@ -381,10 +383,10 @@ async def test_event_transfer_failed(phone, receiver):
     phone.keypad.type("202")                 # busy: the PBX refuses the transfer
     phone.keypad.press("TRANSFER")
     hit = await receiver.wait("transfer_failed")
-    assert hit["call_id"] == est["call_id"]
+    assert hit["sip_call_id"] == est["sip_call_id"]
     await settle(phone)
     assert "Transfer failed" in phone.display.screen.lines
-    assert est["call_id"] in phone.engine.calls      # the caller is still there, on hold
+    assert est["sip_call_id"] in phone.engine.calls      # the caller is still there, on hold
 
 
 async def test_event_attended_transfer_call(phone, receiver):
@@ -395,7 +397,7 @@ async def test_event_attended_transfer_call(phone, receiver):
     assert consult["calledNumber"] == "205"
     phone.keypad.press("TRANSFER")
     hit = await receiver.wait("attended_transfer_call")
-    assert hit["call_id"] == first["call_id"]
+    assert hit["sip_call_id"] == first["sip_call_id"]
     await receiver.wait("transfer_finished")
     phone.hook.hang_up()
     await receiver.wait("busy_to_idle")
@@ -424,7 +426,7 @@ async def test_dnd_rejects_incoming_calls(phone, receiver):
     await receiver.wait("dnd_on")
     call_id = phone.engine.incoming("300", "Caller")
     hit = await receiver.wait("reject_incoming_call")
-    assert hit["call_id"] == call_id
+    assert hit["sip_call_id"] == call_id
     assert "incoming_call" not in receiver.events()
     hangups = [c for c in phone.engine.log if type(c).__name__ == "EngineHangup"]
     assert hangups[-1].code == 480

@@ -94,7 +94,7 @@ async def test_display_and_keypad_vanish_and_return_while_a_call_goes_on(
         assert "call_terminated" not in receiver.events()
         node.tap(ecodes.ecodes["KEY_ESC"])             # X on the keypad ends the call
         term = await receiver.wait("call_terminated", timeout=3)
-        assert term["call_id"] == est["call_id"]
+        assert term["sip_call_id"] == est["sip_call_id"]
         await until(shows_current, 3, "the idle screen on the panel")
         assert smbus.panel.image().tobytes() == render(display.screen).tobytes()
     finally:

@@ -8,7 +8,8 @@ from pathlib import Path
 from deskphone.app import PhoneApp
 from deskphone.config.board import load_board
 from deskphone.core import inputs as ins
-from deskphone.core.events import EVENTS, VARIABLES
+from deskphone.core.events import EVENTS
+from deskphone.core.variables import NAMES as VARIABLES
 
 ALL_VARIABLES = "&".join(f"{v}=${v}" for v in VARIABLES)
 

@@ -17,10 +17,10 @@ async def call_alice(phone, receiver, alice):
     phone.keypad.type("201#")
     out = await receiver.wait("outgoing_call", timeout=T)
     ring = await alice.wait("CALL_INCOMING", after=mark)
-    assert ring["id"] == out["call_id"]
+    assert ring["id"] == out["sip_call_id"]
     await alice.on_call(ring["id"], "accept")
     est = await receiver.wait("call_established", timeout=T)
-    assert est["call_id"] == out["call_id"]
+    assert est["sip_call_id"] == out["sip_call_id"]
     return est
 
 
@@ -30,7 +30,7 @@ async def alice_calls(phone, receiver, alice):
     await alice.dial(f"sip:{phone.sip_user}@127.0.0.1:{alice.far.registrar_port}")
     hit = await receiver.wait("incoming_call", timeout=T)
     ringing = await alice.wait("CALL_RINGING", after=mark)
-    assert hit["call_id"] == ringing["id"]
+    assert hit["sip_call_id"] == ringing["id"]
     return ringing["id"], hit
 
 

@@ -63,7 +63,9 @@ class Call:
     early_media: bool = False        # outgoing: the far end plays its own ringback (183)
 
     def matches(self, call_id: str) -> bool:
-        return call_id in (self.call_id, self.ref) and call_id != ""
+        """``call_id`` names this call: its SIP Call-ID, its ref, or its number as
+        ``$call_id`` sends it (the ref's digits: ``core.variables.call_number``)."""
+        return call_id in (self.call_id, self.ref, self.ref.lstrip("c")) and call_id != ""
 
     @property
     def connected(self) -> bool:
@@ -116,10 +118,10 @@ class PhoneState:
     calls: list[Call] = field(default_factory=list)
     focus: str | None = None             # ref of the call the screen and keys act on
     menu: Menu | None = None
-    autop_reboot: bool = False           # a check-sync asked to restart after a good set
     prompts: list[str] = field(default_factory=list)  # the source "Allow Remote Control?" asks
     #                                                   about: one at most (core.lifecycle)
     prompt_quiet_until: float = 0.0      # no new prompt before this time
+    autop_reboot: bool = False           # a check-sync asked to restart after a good set
     regs: dict[int, str] = field(default_factory=dict)
     engine_up: bool = True
     missing: dict[str, str] = field(default_factory=dict)   # board parts gone: device -> detail
@@ -166,7 +168,9 @@ class PhoneState:
         """The call the engine or a remote key names; None names the focused one."""
         if call_id is None:
             return self.focused
-        return next((c for c in self.calls if c.matches(call_id)), None)
+        # The SIP Call-ID first: a far end's Call-ID may be all digits, like a call number.
+        return next((c for c in self.calls if c.call_id == call_id), None) \
+            or next((c for c in self.calls if c.matches(call_id)), None)
 
     def by_ref(self, ref: str | None) -> Call | None:
         return next((c for c in self.calls if c.ref == ref), None)

@@ -9,8 +9,8 @@ happened.
 from __future__ import annotations
 
 from . import effects as fx
-from .accounts import account
 from .state import Call, PhoneState, MESSAGE_SECONDS
+from .variables import variables
 
 
 class Step:
@@ -49,33 +49,3 @@ class Step:
         except Exception:
             s.settings = {**s.settings, key: value}
         self.out.append(fx.Persist(key, value))
-
-
-def variables(state: PhoneState, call: Call | None = None,
-              account_index: int | None = None) -> dict[str, str]:
-    """The 14 Yealink variables for an event about ``call`` (or about an account)."""
-    v = dict.fromkeys(("active_url", "active_user", "active_host", "local", "remote",
-                       "display_local", "display_remote", "call_id", "callerID",
-                       "calledNumber"), "")
-    dev = state.device
-    v.update(mac=dev.mac, ip=state.ip, model=dev.model, firmware=dev.firmware)
-    n = call.account if call else account_index
-    if n is not None:
-        acc = account(state.settings, n)
-        v.update(active_url=acc.uri, active_user=acc.user_name, active_host=acc.host)
-    if call is not None:
-        acc = account(state.settings, call.account)
-        # $local / $remote swap with the direction: "local" is always this phone's side.
-        v.update(local=acc.uri, remote=call.remote_uri,
-                 display_local=acc.display_name or acc.user_name,
-                 display_remote=call.remote_name, call_id=call.call_id)
-        if call.direction == "in":
-            v["callerID"] = call.remote_name or user_part(call.remote_uri)
-        else:
-            v["calledNumber"] = call.number or user_part(call.remote_uri)
-    return v
-
-
-def user_part(uri: str) -> str:
-    rest = uri.split(":", 1)[1] if uri.startswith(("sip:", "sips:", "tel:")) else uri
-    return rest.split("@", 1)[0].split(";", 1)[0]
