@@ -58,6 +58,7 @@ def test_enum():
 
 @pytest.mark.parametrize("raw", [
     "", "http://10.0.0.1/x?ip=$ip", "HTTPS://host:8443/a#frag", "http://h/?a=b=c",
+    "www.example.com/x",            # no scheme: the firmware sends it as http://
 ])
 def test_good_urls(raw):
     assert parse_value(SCHEMA["action_url.dnd_on"], raw) == raw
@@ -65,7 +66,7 @@ def test_good_urls(raw):
 
 @pytest.mark.parametrize("raw, message", [
     ("ftp://host/x", "http:// or https://"),
-    ("www.example.com/x", "http:// or https://"),
+    ("/x?ip=$ip", "no host"),
     ("http://", "no host"),
     ("http://" + "a" * 600, "longer than 511 characters (607)"),
 ])

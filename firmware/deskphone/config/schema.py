@@ -75,6 +75,8 @@ def _show(spec: KeySpec, raw: str) -> str:
 
 
 def _check_url(value: str) -> str | None:
+    if "://" not in value:
+        value = "http://" + value       # the firmware puts http:// before a bare host/path
     scheme, sep, rest = value.partition("://")
     if not sep or scheme.lower() not in ("http", "https"):
         got = scheme if sep else value[:20]
@@ -362,6 +364,10 @@ _SPECS: list[KeySpec] = [
     _int("deskphone.action_url.max_in_flight", 8, 1, 64),  # requests per host at once
     _bool("deskphone.action_uri_require_auth", False),
     _port("deskphone.sip_notify_port", 5070),
+    # the SIP edge (engine/sip_edge.py): kamailio on the SIP port, NOTIFYs to the phone
+    _bool("deskphone.sip_edge.enable", True),
+    _int("deskphone.sip_edge.shm_mb", 8, 4, 64),     # kamailio -m (shared memory, MB)
+    _int("deskphone.sip_edge.pkg_mb", 2, 1, 16),     # kamailio -M (per process, MB)
     # NOTIFYs must carry a digest of an enabled account's auth_name/password (401 first)
     _bool("deskphone.sip_notify_auth", True),
     # names the phone answers to as HTTP Host besides its addresses (DNS names, comma list)

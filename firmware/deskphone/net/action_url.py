@@ -43,6 +43,7 @@ log = logging.getLogger("deskphone.action_url")
 
 USER_AGENT = f"deskphone/{__version__}"
 _BODY_LIMIT = 64 * 1024   # answers up to this size are read out, so the connection can be reused
+MAX_REDIRECTS = 3         # same-host redirects followed per event
 
 T = TypeVar("T")
 Setting = T | Callable[[], T]
@@ -283,6 +284,9 @@ class ActionUrlSender:
         if not template:
             return
         name = _event_name(event_id)
+        if "://" not in template:
+            # As the firmware does: "10.0.0.5/event?..." is an http:// URL.
+            template = "http://" + template
         expanded = expand(template, variables)
         if self._closed:
             log.warning("Action URL %s not sent: sender is closed [%s]", name, redact(expanded))
@@ -375,12 +379,7 @@ class ActionUrlSender:
         level: int | None = logging.WARNING
         try:
             async with asyncio.timeout(timeout):
-                tls = await self._tls() if request.url.scheme == "https" else True
-                async with self._session.get(request.url, ssl=tls,
-                                             trace_request_ctx=sent) as response:
-                    status = response.status
-                    await _discard_body(response)
-            error = f"HTTP {status}" if status >= 400 else ""
+                status, error = await self._get(request.url, sent)
         except _EXPECTED as exc:
             error = _reason(exc, timeout)
         except Exception as exc:            # a bug, not a receiver problem: keep the traceback
@@ -388,6 +387,34 @@ class ActionUrlSender:
             error, level = f"internal error: {type(exc).__name__}", None
         self._record(request.event, request.shown, status, time.monotonic() - started, error,
                      at=at, level=level)
+
+    async def _get(self, url: yarl.URL, sent: asyncio.Future[None] | None
+                   ) -> tuple[int, str]:
+        """GET ``url``: the status and the error ("" when delivered).
+
+        Redirects are followed only on the same scheme, host and port (at most
+        ``MAX_REDIRECTS``): a receiver must not be able to send the phone's
+        variables (its MAC, the caller's number) on to another host.
+        """
+        assert self._session is not None
+        for _ in range(MAX_REDIRECTS + 1):
+            tls = await self._tls() if url.scheme == "https" else True
+            async with self._session.get(url, ssl=tls, allow_redirects=False,
+                                         trace_request_ctx=sent) as response:
+                status = response.status
+                location = response.headers.get("Location", "")
+                await _discard_body(response)
+            if status not in (301, 302, 303, 307, 308) or not location:
+                return status, f"HTTP {status}" if status >= 400 else ""
+            try:
+                target = url.join(yarl.URL(location))
+            except ValueError:
+                return status, f"HTTP {status}: bad redirect Location"
+            if (target.scheme, target.host, target.port) != (url.scheme, url.host, url.port):
+                return status, (f"HTTP {status}: redirect to another host not followed "
+                                f"({target.scheme}://{target.host})")
+            url, sent = target, None
+        return status, f"HTTP {status}: more than {MAX_REDIRECTS} redirects"
 
     async def _tls(self) -> bool | ssl.SSLContext:
         """The ``ssl=`` argument for aiohttp under the settings of this moment."""
