@@ -87,4 +87,5 @@ def keys_of(word: str) -> str:
 def _matches(contact: Contact, typed: str) -> bool:
     if any(keys_of(word).startswith(typed) for word in contact.name.split()):
         return True
-    return any(comparable(n).startswith(typed) for n in contact.numbers)
+    # "+" is no digit key: +4930... is found by typing 4930.
+    return any(comparable(n).lstrip("+").startswith(typed.lstrip("+")) for n in contact.numbers)

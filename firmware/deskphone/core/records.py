@@ -8,7 +8,7 @@
 - A caller without a display name gets the name the directory gives its number,
   before any model sees the call: the ringing screen, ``$display_remote`` and the
   log all show it.
-- History (F2 on the idle screen) lists the three logs, the directory and "Clear
+- History (F2, "Calls", on the idle screen) lists the three logs, the directory and "Clear
   call log"; in a list UP/DOWN choose and OK (Send) dials. RD on an idle phone
   opens the placed list; RD again dials its selected entry (the latest at first),
   as a Yealink does. In the directory the digit keys search by the letters on them.
@@ -128,7 +128,7 @@ def showing(state: PhoneState) -> bool:
 def softkey(step: Step, label: str) -> bool:
     """The soft keys only the lists have; True when ``label`` was one of them."""
     state = step.state
-    if label == "History" and state.view is None:
+    if label == "Calls" and state.view is None:         # the idle screen's F2: History
         state.view = View("history")
         return True
     if label == "Clear" and showing(state) and state.view is not None \

@@ -173,5 +173,5 @@ def _base_screen(phone: PhoneState, now: float) -> Screen:
     body = xml_screens.idle_lines(phone, (time.strftime("%a %d %b", time.localtime(now)),
                                           line2, line3))
     return Screen("idle", title, _clock(now), body,
-                  ("DND", "History", "Redial", "Menu"), tuple(icons),
+                  ("DND", "Calls", "Redial", "Menu"), tuple(icons),
                   status="Idle" + (f" ({line2})" if line2 else ""))

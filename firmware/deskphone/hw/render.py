@@ -12,7 +12,8 @@ Pure: the same ``Screen`` always gives the same pixels (the reference PNGs in
 - Status icons (DND, forward, missed call, mute, hold, held, speaker, headset)
   are 7 x 7 bitmaps drawn here, so they cost a glyph's width, not a word's.
 - 128 x 64: status bar, three body lines, soft keys. 128 x 32: status bar and
-  two body lines (the first line, then the last non-empty one), no soft keys.
+  two body lines (the first line, then the last non-empty one; in a list the
+  selected line and its neighbour), no soft keys.
 """
 
 from __future__ import annotations
@@ -171,6 +172,10 @@ def render(screen: Screen, width: int = 128, height: int = 64) -> Image.Image:
     lines = tuple(screen.lines)
     if height >= 64:
         rows = [(i, 13 + i * ROW_H) for i in range(3)]
+    elif screen.selected is not None and len(lines) > 1:
+        # A list (menu, call log, pushed TextMenu): the selected line and its neighbour.
+        first = min(screen.selected, len(lines) - 2)
+        rows = [(first, BAR_H), (first + 1, BAR_H + 10)]
     else:
         last = next((i for i in range(len(lines) - 1, 0, -1) if lines[i]), 1)
         rows = [(0, BAR_H), (last, BAR_H + 10)]

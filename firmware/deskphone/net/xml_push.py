@@ -261,11 +261,17 @@ async def read_body(request: Any) -> bytes | None:
 
 
 def object_bytes(body: bytes, content_type: str, form: list[tuple[str, str]]) -> bytes:
-    """The XML of a push request: the form field ``xml=``, or the raw body."""
+    """The XML of a push request: the form field ``xml=``, or the raw body.
+
+    Yealink's own push samples (and pushers copied from them) send ``xml=<object>``
+    unencoded under ``Content-Type: text/xml``: the prefix is dropped there too."""
     field = next((v for k, v in form if k == "xml"), None)
     if field is not None:
         return field.encode("utf-8")
-    if content_type == "application/x-www-form-urlencoded" and not body.lstrip().startswith(b"<"):
+    stripped = body.lstrip()
+    if stripped[:4].lower() == b"xml=":
+        return stripped[4:]
+    if content_type == "application/x-www-form-urlencoded" and not stripped.startswith(b"<"):
         raise XmlPushError(400, "a form push needs the field xml=<object>")
     return body
 
@@ -363,7 +369,11 @@ async def handle_http(servlet: Any, request: web.Request, query: list[tuple[str,
             ask_user(servlet.host, source, via="XML push")
         refusal = servlet._refusal(Decision(action, why, source), peer, now)
         if refusal.status == 401:
+            # Digest first: clients that take only the first challenge (aiohttp's) pick it.
+            basic = refusal.headers.popall("WWW-Authenticate", [])
             refusal.headers.add("WWW-Authenticate", http_digest.challenge(REALM))
+            for challenge in basic:
+                refusal.headers.add("WWW-Authenticate", challenge)
         return refusal
     ctype = request.content_type
     form = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True) \
