@@ -221,8 +221,9 @@ async def test_a_line_key_beyond_the_board_is_a_bad_request(remote):
 async def test_soft_keys_act_as_labelled_on_the_screen(remote, receiver):
     await key(remote, "F1")                       # idle: DND
     await receiver.wait("dnd_on")
-    await key(remote, "F2")                       # idle: no label, nothing
-    assert remote.display.screen.kind == "idle"
+    await key(remote, "F2")                       # idle: Calls (History)
+    assert remote.display.screen.kind == "history"
+    await key(remote, "X")
     await key(remote, "F3")                       # idle: Redial, nothing dialled yet
     assert remote.display.screen.kind == "idle"
     await key(remote, "F4")                       # idle: Menu
@@ -240,7 +241,9 @@ async def test_redial(remote, receiver):
     await key(remote, "number=202")               # busy
     first = await receiver.wait("remote_busy")
     await settle(remote)
-    await key(remote, "RD")
+    await key(remote, "RD")                       # the placed list, as on a Yealink
+    assert remote.display.screen.kind == "calllog"
+    await key(remote, "RD")                       # RD again: its latest, dialled
     hit = await receiver.wait("outgoing_call", after=first.at + 1e-6)
     assert hit["calledNumber"] == "202"
 
