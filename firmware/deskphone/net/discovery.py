@@ -56,6 +56,7 @@ _NAMES = {
     43: ("vendor-encapsulated-options", "vendor_encapsulated_options", "43"),
 }
 _ORDER = (160, 66, 43)
+_URL = re.compile(r"(https?|tftp|ftp)://[^\s\"']+$", re.I)
 
 
 def url_from_options(options: Mapping[int, str | bytes]) -> str | None:
@@ -67,7 +68,7 @@ def url_from_options(options: Mapping[int, str | bytes]) -> str | None:
         value = _text_of(raw, code)
         if not value:
             continue
-        if "://" in value:
+        if _URL.match(value):
             return value
         if code == 66 and re.fullmatch(r"[A-Za-z0-9.\-:\[\]]+", value):
             return f"tftp://{value}/"                 # a TFTP server's name or address
@@ -77,13 +78,13 @@ def url_from_options(options: Mapping[int, str | bytes]) -> str | None:
 def _text_of(raw: str | bytes, code: int) -> str:
     data = raw if isinstance(raw, bytes) else _dhclient_value(raw)
     text = data.rstrip(b"\0").decode("utf-8", "replace").strip()
-    if code == 43 and "://" not in text:
+    if code == 43 and not _URL.match(text):
         # Encapsulated: sub-option, length, value; the first that is a URL.
         i = 0
         while i + 2 <= len(data):
             sub, n = data[i], data[i + 1]
             value = data[i + 2:i + 2 + n].decode("utf-8", "replace")
-            if sub != 0 and "://" in value:
+            if sub != 0 and _URL.match(value.strip()):
                 return value.strip()
             i += 2 + n
     return text
