@@ -165,6 +165,7 @@ def install_set(state_dir: Path, files: dict[str, str]) -> Path:
     and ProvisioningError says which error it was.
     """
     target = state_dir / f"{_SET_PREFIX}{time.time_ns()}"
+    temp_link = state_dir / f".{PROVISIONED}.{os.getpid()}.tmp"
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
         target.mkdir()
@@ -175,7 +176,6 @@ def install_set(state_dir: Path, files: dict[str, str]) -> Path:
         if link.is_dir() and not link.is_symlink():
             # The first layout was a plain directory: move it aside once, then use the link.
             os.replace(link, state_dir / f"{_SET_PREFIX}legacy-{time.time_ns()}")
-        temp_link = state_dir / f".{PROVISIONED}.{os.getpid()}.tmp"
         if temp_link.is_symlink():
             temp_link.unlink()
         temp_link.symlink_to(target.name)           # relative: the state directory may move
@@ -183,6 +183,8 @@ def install_set(state_dir: Path, files: dict[str, str]) -> Path:
         fsync_directory(state_dir)
     except OSError as exc:
         shutil.rmtree(target, ignore_errors=True)
+        if temp_link.is_symlink():
+            temp_link.unlink()
         code = errno.errorcode.get(exc.errno or 0, "OSError")
         raise ProvisioningError(f"cannot store the files in {state_dir}: {exc.strerror or exc} "
                                 f"({code}); the previous set stays in force") from None
