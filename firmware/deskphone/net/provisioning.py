@@ -67,6 +67,7 @@ log = logging.getLogger("deskphone.provisioning")
 COMMON = "y000000000000.cfg"
 BOOT = "y000000000000.boot"
 MAX_INCLUDES = 16
+MAX_LOGGED = 20                 # problems logged one by one; the rest as a count
 _SET_PREFIX = ".provisioned-"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -273,8 +274,11 @@ class Provisioner:
         self.last_report = report
         if report.refused:
             raise ProvisioningError("bad file from the server: " + _some(report.refused))
-        for problem in report.problems:
+        for problem in report.problems[:MAX_LOGGED]:
             log.warning("auto provisioning: %s (ignored)", problem)
+        if len(report.problems) > MAX_LOGGED:
+            log.warning("auto provisioning: %d more value(s) ignored (check-config lists them)",
+                        len(report.problems) - MAX_LOGGED)
         if report.ignored:
             log.info("auto provisioning: %d key(s) this phone does not use ignored (first: %s)",
                      len(report.ignored), report.ignored[0])
