@@ -45,7 +45,7 @@ from typing import Awaitable, Callable, Mapping
 from ..core import effects as fx
 from ..core import inputs as ins
 from .baresip_commands import BaresipCommands, dial_uri
-from .baresip_config import BaresipConfigError, launch_config, write_config_dir
+from .baresip_config import BaresipConfigError, BehindEdge, launch_config, write_config_dir
 from .baresip_events import (BaresipCall, BaresipEvents, CheckRemoteHold, DialEventArrived,
                              Event, Job, Output, ReconcileHolds, ReferToForwardTarget)
 from .baresip_process import BaresipProcess
@@ -66,8 +66,9 @@ class BaresipEngine:
     def __init__(self, settings: Callable[[], Mapping[str, object]], *, runtime_dir: Path,
                  bind: str = "", sound: Mapping[str, object] | None = None,
                  simulated: bool = False, binary: str = "baresip",
-                 timing: Timing = Timing()) -> None:
+                 timing: Timing = Timing(), edge: BehindEdge | None = None) -> None:
         self._settings = settings
+        self.edge = edge                # behind the SIP edge (engine.sip_edge), or on its own
         # baresip runs in it: -f must not be relative.
         self.runtime_dir = Path(runtime_dir).absolute()
         self.bind = bind
@@ -159,7 +160,7 @@ class BaresipEngine:
         try:
             launch = launch_config(self._settings(), sound=self.sound, simulated=self.simulated,
                                    bind=self.bind, runtime_dir=self.runtime_dir,
-                                   module_dir=module_dir, ctrl_port=ctrl_port)
+                                   module_dir=module_dir, ctrl_port=ctrl_port, edge=self.edge)
         except BaresipConfigError as exc:
             raise LaunchError(str(exc)) from None
         for n, problem in launch.problems.items():

@@ -65,8 +65,18 @@ class AccountLine:
     line: str = field(repr=False)   # holds the password: never log it
 
 
-def account_line(acc: Account) -> AccountLine:
-    """The accounts line for ``acc``; raises BaresipConfigError for what baresip cannot take."""
+@dataclass(frozen=True)
+class BehindEdge:
+    """baresip behind the SIP edge (engine.sip_edge): both on loopback ports of their own."""
+    inner_port: int         # the edge's loopback socket: every account's outbound proxy
+    phone_port: int         # where baresip listens (127.0.0.1)
+
+
+def account_line(acc: Account, edge: BehindEdge | None = None) -> AccountLine:
+    """The accounts line for ``acc``; raises BaresipConfigError for what baresip cannot take.
+
+    Behind the edge every request leaves through it (the account's own outbound
+    proxy is then the edge's business, engine.sip_edge_config)."""
     key = f"account.{acc.index}"
     if not acc.server or not acc.user_name:
         raise BaresipConfigError("account has no SIP server or user name", key=key)
@@ -88,7 +98,9 @@ def account_line(acc: Account) -> AccountLine:
         parts.append(f";auth_user={acc.auth_name}")
     if acc.password:
         parts.append(f";auth_pass={acc.password}")
-    if acc.outbound_proxy_enable and acc.outbound_host:
+    if edge is not None:
+        parts.append(f';outbound="sip:127.0.0.1:{edge.inner_port}{uri_params}"')
+    elif acc.outbound_proxy_enable and acc.outbound_host:
         proxy = _bracket(acc.outbound_host)
         if acc.outbound_port not in (0, 5060):
             proxy += f":{acc.outbound_port}"
@@ -216,12 +228,13 @@ def _has_driver(spec: str) -> bool:
     return bool(sep) and driver.isidentifier() and ":" not in driver
 
 
-def account_lines(settings: Mapping[str, object]) -> tuple[list[AccountLine], dict[int, str]]:
+def account_lines(settings: Mapping[str, object], edge: BehindEdge | None = None,
+                  ) -> tuple[list[AccountLine], dict[int, str]]:
     """Lines for every enabled account; the accounts baresip cannot take, with the reason."""
     lines, problems = [], {}
     for acc in enabled_accounts(settings):
         try:
-            lines.append(account_line(acc))
+            lines.append(account_line(acc, edge))
         except BaresipConfigError as exc:
             problems[acc.index] = str(exc)
     return lines, problems
@@ -251,17 +264,21 @@ class LaunchConfig:
 
 def launch_config(settings: Mapping[str, object], *, sound: Mapping[str, object],
                   simulated: bool, bind: str, runtime_dir: Path, module_dir: str,
-                  ctrl_port: int) -> LaunchConfig:
-    """The configuration of the next start; raises BaresipConfigError for a bad [sound]."""
+                  ctrl_port: int, edge: BehindEdge | None = None) -> LaunchConfig:
+    """The configuration of the next start; raises BaresipConfigError for a bad [sound].
+
+    With ``edge`` baresip listens on its loopback port and sends through the edge,
+    which holds the phone's SIP port."""
     devices = sound_devices(sound, simulated)
-    lines, problems = account_lines(settings)
+    lines, problems = account_lines(settings, edge)
     bind = bind if bind not in ("", "0.0.0.0", "::") else ""
     host = f"[{bind}]" if ":" in bind else bind
     port = int(settings.get("sip.listen_port", 5060))  # type: ignore[arg-type]
     rtp = (int(settings.get("network.port.min_rtpport", 11780)),  # type: ignore[arg-type]
            int(settings.get("network.port.max_rtpport", 12780)))  # type: ignore[arg-type]
     config = BaresipConfig(
-        sip_listen=f"{host or '0.0.0.0'}:{port}", ctrl_port=ctrl_port, module_dir=module_dir,
+        sip_listen=f"127.0.0.1:{edge.phone_port}" if edge is not None
+        else f"{host or '0.0.0.0'}:{port}", ctrl_port=ctrl_port, module_dir=module_dir,
         net_interface=bind or None, player=str(devices["player"]),
         source=str(devices["source"]), alert=str(devices["alert"]),
         srate=devices.get("srate"), channels=devices.get("channels"),  # type: ignore[arg-type]

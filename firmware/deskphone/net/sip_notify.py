@@ -83,6 +83,7 @@ from ..host import PhoneHost
 from . import sip_digest
 from .log_limit import LogLimiter, left_out
 from .rate_limit import RateLimiter
+from .sip_edge_source import HEADER as EDGE_SOURCE, real_source
 from .remote import ask_user, perform, request_inputs
 from . import check_sync, xml_push
 from .servlet import FORBIDDEN, parse_query
@@ -215,6 +216,7 @@ class SipNotifyListener:
                                 clock=clock)
         self.logged = LogLimiter(clock=clock)
         self.nonces = sip_digest.NonceSource()
+        self.edge: tuple[str, int] | None = None   # the SIP edge's socket (net.sip_edge_source)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -277,7 +279,8 @@ class SipNotifyListener:
         if request is None or request.method == "ACK":
             self.stats["dropped"] += 1
             return
-        if not self.rate.take(source_id(str(addr[0])) or str(addr[0])):
+        peer = self.real_source(request, addr) or str(addr[0])
+        if not self.rate.take(source_id(peer) or peer):
             self.stats["rate limited"] += 1
             return
         if self._answered_before(request, addr):
@@ -339,6 +342,9 @@ class SipNotifyListener:
         self._waiting.add(task)
         task.add_done_callback(self._waiting.discard)
 
+    def real_source(self, request: SipRequest, addr: Addr) -> str | None:
+        return real_source(self.edge, request.get(EDGE_SOURCE), addr)    # net.sip_edge_source
+
     def _login(self, request: SipRequest) -> Login:
         params = sip_digest.parse_authorization(request.get("authorization"))
         if params is None:
@@ -349,7 +355,10 @@ class SipNotifyListener:
 
     def _decide(self, request: SipRequest, addr: Addr, servers: Iterable[str]) -> None:
         """An ACTION-URI request from ``addr``: who may (``core.trust``), then the keys."""
-        peer = str(addr[0])
+        peer = self.real_source(request, addr)
+        if peer is None:
+            self._answer(request, 403, addr, f"{FORBIDDEN}: no {EDGE_SOURCE} from the SIP edge")
+            return
         decision = decide(Source(Transport.SIP, peer, frozenset(servers)),
                           RemoteRequest(login=self._login(request)), self.host.settings)
         if decision.why is Why.DISABLED:

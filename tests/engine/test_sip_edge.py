@@ -1,0 +1,95 @@
+"""The SIP edge as a supervised process: a real kamailio on 127.0.0.1, started and ended.
+
+No phone here: the edge alone, with its settings given as a mapping, a real
+kamailio child, and real datagrams to its sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import stat
+
+import pytest
+
+from deskphone.engine.sip_edge import EdgeTiming, SipEdge, find_module_dir
+from support.needs import unavailable
+from support.sip_lab import free_port_pair, processes_mentioning
+from support.sip_udp import SipPeer
+from support.waiting import until
+
+FAST = EdgeTiming(ready_timeout=5.0, backoff_first=0.1, backoff_max=0.2)
+
+
+@pytest.fixture
+async def edge(tmp_path):
+    if find_module_dir() is None:
+        unavailable("kamailio is not installed (make test installs it)")
+    e = SipEdge(lambda: {"sip.listen_port": port}, tmp_path / "sip-edge",
+                public_host="127.0.0.1", notify=lambda: ("127.0.0.1", 9), timing=FAST)
+    port = free_port_pair()
+    e.test_port = port
+    yield e
+    await e.stop()
+    assert processes_mentioning(str(e.runtime_dir)) == [], "kamailio outlived stop()"
+
+
+def options(port: int, peer: SipPeer, target: str) -> bytes:
+    return (f"OPTIONS {target} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{peer.port};branch=z9hG4bKt{os.getpid()}\r\n"
+            f"From: <sip:t@127.0.0.1>;tag=1\r\nTo: <{target}>\r\nCall-ID: t{os.getpid()}\r\n"
+            "CSeq: 1 OPTIONS\r\nMax-Forwards: 5\r\nContent-Length: 0\r\n\r\n").encode()
+
+
+async def test_starts_answers_and_stops_leaving_nothing(edge):
+    assert await edge.start()
+    assert edge.pid is not None and edge.starts == 1
+    assert os.getpgid(edge.pid) == edge.pid            # a process group of its own
+    cfg = edge.runtime_dir / "kamailio.cfg"
+    assert stat.S_IMODE(cfg.stat().st_mode) == 0o600
+    assert stat.S_IMODE(edge.runtime_dir.stat().st_mode) == 0o700
+    assert f"listen=udp:127.0.0.1:{edge.test_port}" in cfg.read_text()
+    # The public TCP socket is kamailio's now.
+    with socket.socket() as s:
+        with pytest.raises(OSError):
+            s.bind(("127.0.0.1", edge.test_port))
+    await edge.stop()
+    assert edge.pid is None and not edge.up.is_set()
+    assert processes_mentioning(str(edge.runtime_dir)) == []
+
+
+async def test_killed_it_is_started_again(edge):
+    assert await edge.start()
+    first = edge.pid
+    os.killpg(first, signal.SIGKILL)
+    await until(lambda: edge.up.is_set() and edge.pid not in (None, first), timeout=10)
+    assert edge.starts == 2
+
+
+async def test_a_port_that_is_taken_fails_the_start_in_bounds_and_is_retried(edge):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", edge.test_port))
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        assert await edge.start() is False
+        assert loop.time() - t0 < FAST.ready_timeout + 1.5
+        await until(lambda: edge.starts >= 2, timeout=10)       # tried again, after a backoff
+    # Once the port is free again, the edge comes up by itself.
+    await until(lambda: edge.up.is_set(), timeout=10)
+
+
+async def test_from_outside_a_request_for_another_host_is_refused(edge):
+    assert await edge.start()
+    peer = await SipPeer.open("127.0.0.3")
+    try:
+        answer = await peer.ask(options(edge.test_port, peer, "sip:someone@192.0.2.1"),
+                                edge.test_port)
+        assert answer.status == 403
+        # The loopback socket is the phone's: another address gets nothing there.
+        peer.send(options(edge.link.inner_port, peer, f"sip:127.0.0.1:{edge.link.inner_port}"),
+                  edge.link.inner_port)
+        await peer.silence(0.3)
+    finally:
+        peer.close()
