@@ -349,13 +349,14 @@ def ftp_get(url: yarl.URL, user: str, password: str, timeout: float) -> bytes | 
         with ftplib.FTP(timeout=timeout) as ftp:
             ftp.connect(url.host or "", url.port or 21)
             ftp.login(user or "anonymous", password or "anonymous@")
+            ftp.voidcmd("TYPE I")              # SIZE is refused in ASCII mode (vsftpd)
+            path = url.path.lstrip("/")         # RFC 1738: relative to the login directory
             size = None
             try:
-                size = ftp.size(url.path)
-            except ftplib.error_perm as exc:
-                if str(exc).startswith("550"):
-                    return None
-            ftp.retrbinary(f"RETR {url.path}", take)
+                size = ftp.size(path)
+            except ftplib.error_perm:
+                pass                            # no SIZE here: RETR says whether it exists
+            ftp.retrbinary(f"RETR {path}", take)
     except _TooBig:
         raise _too_big(url) from None
     except ftplib.error_perm as exc:
