@@ -3,8 +3,9 @@
 DHCP: dnsmasq (Debian's dnsmasq-base) is the DHCP server in one network namespace,
 ISC dhclient (isc-dhcp-client) or dhcpcd (dhcpcd-base) the client in another, joined
 by a veth pair; the lease the client writes is what the phone reads, as it reads the
-system client's lease on a Raspberry Pi (dhcpcd's is the raw DHCPACK). The options carry URLs of servers on 127.0.0.1 (the phone and the
-provisioning servers stay on loopback; only DHCP runs in the namespaces).
+system client's lease on a Raspberry Pi (dhcpcd's is the raw DHCPACK). The options
+carry URLs of servers on 127.0.0.1 (the phone and the provisioning servers stay on
+loopback; only DHCP runs in the namespaces).
 
 SIP PnP: no Debian package serves it, so a small PnP server written here answers the
 multicast SUBSCRIBE inside a network namespace made for the test (multicast never

@@ -47,8 +47,9 @@ async def test_good_files_with_basic_auth_are_applied_and_fire_autop_finish(tmp_
             assert provisioned(phone) == files
             # No boot file: the common file, the T46S's own common file, then <mac>.cfg.
             # Each file is asked for twice: without credentials, then answering the challenge.
-            assert [name for name, auth in server.requests if auth] == [f"{MAC}.boot", "y000000000000.boot", "y000000000000.cfg",
-                                      "y000000000066.cfg", f"{MAC}.cfg"]
+            asked = [name for name, auth in server.requests if auth]
+            assert asked == [f"{MAC}.boot", "y000000000000.boot", "y000000000000.cfg",
+                             "y000000000066.cfg", f"{MAC}.cfg"]
         finally:
             await phone.stop()
 
