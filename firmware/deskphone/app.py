@@ -35,7 +35,8 @@ from .core import effects as fx
 from .core import inputs as ins
 from .core.phone import Phone
 from .core.screens import Screen
-from .core.call_log import CallLogLoaded, SaveCallLog
+from .core.call_log import CallLogLoaded, Entry, SaveCallLog
+from .core.directory import Contact, WriteDirectory
 from .core.state import DeviceInfo
 from .core.xml_objects import FetchXml
 from .engine.port import Engine
@@ -146,6 +147,14 @@ class PhoneApp:
     @property
     def uptime(self) -> float | None:
         return None if self.started_at is None else time.monotonic() - self.started_at
+
+    @property
+    def call_log(self) -> Sequence[Entry]:
+        return self.phone.state.call_log.all()
+
+    @property
+    def directory(self) -> Sequence[Contact]:
+        return self.phone.state.directory.contacts
 
     def post(self, inp: ins.Input) -> None:
         # Looked up at each call, so a test that wraps runtime.post sees what adapters post.
@@ -338,7 +347,7 @@ class PhoneApp:
         )
         self.provisioner = Provisioner(self)
         # What the phone remembers and fetches: the call log file, the phone books, XML.
-        self.call_log = CallLogFile(self.state_dir)
+        self.call_log_file = CallLogFile(self.state_dir)
         self.phonebooks = Phonebooks(self, self.config_dir)
         self.xml_fetcher = XmlFetcher(self)
         # The inbox first: the board's parts post into it from the moment they exist.
@@ -349,7 +358,8 @@ class PhoneApp:
             events=self.sender, settings=self.writer, on_status=self._set_status,
             on_restart=self._on_restart, provision=self.provisioner.run,
             listeners=self._effect_listeners,
-            more={SaveCallLog: self.call_log.execute, FetchXml: self.xml_fetcher.execute},
+            more={SaveCallLog: self.call_log_file.execute, FetchXml: self.xml_fetcher.execute,
+                  WriteDirectory: self.phonebooks.execute},
         ), inbox=inbox)
         if self.board.simulated:
             self.sim_controls = self._make_sim_controls()
@@ -371,7 +381,7 @@ class PhoneApp:
             await self.web.start_https(self.http, int(https))  # type: ignore[arg-type]
         await self.engine.start(self.runtime.post)
         self._task = asyncio.create_task(self.runtime.run(), name="deskphone-runtime")
-        self.runtime.post(CallLogLoaded(await self.call_log.load()))
+        self.runtime.post(CallLogLoaded(await self.call_log_file.load()))
         self.runtime.post(ins.Start())
         self.phonebooks.start()
         self._start_board()
@@ -422,7 +432,7 @@ class PhoneApp:
         steps = [("engine", self.engine.stop()), ("board", self._close_board()),
                  ("http", self.http.stop()),
                  ("action URLs", self.sender.close()), ("state", self.store.close()),
-                 ("call log", self.call_log.flush()), ("phone books", self.phonebooks.close()),
+                 ("call log", self.call_log_file.flush()), ("phone books", self.phonebooks.close()),
                  ("XML fetch", self.xml_fetcher.close())]
         for name, coro in steps:
             try:

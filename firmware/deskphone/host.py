@@ -18,6 +18,8 @@ from .config.writer import SettingsWriter
 from .core import effects as fx
 from .core import inputs as ins
 from .core.screens import Screen
+from .core.call_log import Entry
+from .core.directory import Contact
 from .core.state import DeviceInfo
 
 if TYPE_CHECKING:       # Pillow is imported where a frame is drawn, not at import time
@@ -87,6 +89,14 @@ class PhoneHost(Protocol):
     @property
     def uptime(self) -> float | None:
         """Seconds since the phone started, None before."""
+
+    @property
+    def call_log(self) -> Sequence[Entry]:
+        """The call log: missed, received, placed, each newest first (read-only)."""
+
+    @property
+    def directory(self) -> Sequence[Contact]:
+        """Every contact: the local directory's first, then each remote book's."""
 
     # --- what an adapter may do -------------------------------------------------
     def post(self, inp: ins.Input) -> None:

@@ -124,6 +124,14 @@ class FakeHost:
     def uptime(self) -> float | None:
         return None
 
+    @property
+    def call_log(self):
+        return self.phone.state.call_log.all()
+
+    @property
+    def directory(self):
+        return self.phone.state.directory.contacts
+
     # --- PhoneHost: what an adapter may do ----------------------------------------
 
     def post(self, inp: ins.Input) -> None:

@@ -32,6 +32,7 @@ from ..core.trust import TRUST_PREFIX, decisions, trust_key
 from ..core.uri import parse_key, parse_request
 from ..errors import DeskphoneError
 from ..host import PhoneHost
+from .records_commands import records_commands
 
 log = logging.getLogger("deskphone.console")
 
@@ -117,6 +118,7 @@ class Commands:
                     self._restart),
         ]
         self.commands: dict[str, Command] = {c.name: c for c in own}
+        self.commands.update({c.name: c for c in records_commands(host, Command)})
         self.commands.update(extra or {})
 
     # ------------------------------------------------------------- running

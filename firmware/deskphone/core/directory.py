@@ -36,6 +36,21 @@ class DirectoryLoaded:
     contacts: tuple[Contact, ...]
 
 
+@dataclass(frozen=True)
+class SetLocalDirectory:
+    """Input: a change of the local directory (web page, console): ``add`` goes after the
+    contacts there are, ``remove`` (a contact as listed) goes. Changes, not the whole list:
+    two edits in a row each apply to what the other left."""
+    add: tuple[Contact, ...] = ()
+    remove: Contact | None = None
+
+
+@dataclass(frozen=True)
+class WriteDirectory:
+    """Effect: write the local directory file (the adapter: atomically, off the loop)."""
+    contacts: tuple[Contact, ...]
+
+
 @dataclass
 class Directory:
     books: dict[str, tuple[Contact, ...]] = field(default_factory=dict)   # source -> contacts

@@ -12,7 +12,7 @@ from typing import Mapping
 
 # What the phone shows and remembers: inputs kept beside their own models.
 from .call_log import CallLogLoaded, ClearCallLog
-from .directory import DirectoryLoaded
+from .directory import DirectoryLoaded, SetLocalDirectory
 from .xml_objects import PushXml, XmlLed
 
 # --- the phone's own life ---------------------------------------------------
@@ -247,6 +247,6 @@ Input = (
     | RequestRestart | RemoteControlAsk
     | CallRinging | CallEstablished | CallClosed | CallRemoteHold | TransferResult | EngineState
     | DeviceState
-    | CallLogLoaded | ClearCallLog | DirectoryLoaded | PushXml | XmlLed
+    | CallLogLoaded | ClearCallLog | DirectoryLoaded | SetLocalDirectory | PushXml | XmlLed
 )
 

@@ -23,7 +23,7 @@ from . import effects as fx
 from . import inputs as ins
 from . import records, xml_browser
 from .call_log import CallLogLoaded, ClearCallLog
-from .directory import DirectoryLoaded
+from .directory import DirectoryLoaded, SetLocalDirectory
 from .xml_objects import PushXml, XmlLed
 from .screens import Screen, build_screen
 from .state import (DEFAULT_VOLUME, ROUTES, VOLUME_CONTEXTS, VOLUME_STEPS, Call, CallState,
@@ -75,6 +75,7 @@ HANDLERS: dict[type, Handler] = {
     CallLogLoaded: records.on_call_log_loaded,
     ClearCallLog: records.on_clear_call_log,
     DirectoryLoaded: records.on_directory_loaded,
+    SetLocalDirectory: records.on_set_local_directory,
     PushXml: xml_browser.on_push,
     XmlLed: xml_browser.on_xml_led,
     # the person at the phone

@@ -22,7 +22,8 @@ from . import calls
 from . import effects as fx
 from . import inputs as ins
 from .call_log import KINDS, CallLogLoaded, ClearCallLog, Entry, SaveCallLog
-from .directory import DirectoryLoaded, number_of
+from .directory import (LOCAL, MAX_CONTACTS, Contact, DirectoryLoaded, SetLocalDirectory,
+                        WriteDirectory, number_of)
 from .keys import DIGITS
 from .state import Call, PhoneState
 from .step import Step
@@ -115,6 +116,16 @@ def on_clear_call_log(step: Step, inp: ClearCallLog) -> None:
 
 def on_directory_loaded(step: Step, inp: DirectoryLoaded) -> None:
     step.state.directory.load(inp.source, inp.contacts)
+
+
+def on_set_local_directory(step: Step, inp: SetLocalDirectory) -> None:
+    contacts = list(step.state.directory.books.get(LOCAL, ()))
+    if inp.remove is not None and inp.remove in contacts:
+        contacts.remove(inp.remove)
+    contacts += [Contact(c.name, c.numbers, LOCAL) for c in inp.add if c.numbers]
+    contacts = tuple(contacts[:MAX_CONTACTS])
+    step.state.directory.load(LOCAL, contacts)
+    step.send(WriteDirectory(contacts))
 
 
 # ------------------------------------------------------------ keys

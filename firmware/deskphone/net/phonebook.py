@@ -26,7 +26,7 @@ from pathlib import Path
 import yarl
 
 from ..config.directory_file import read_directory, write_directory
-from ..core.directory import LOCAL, MAX_CONTACTS, Contact, DirectoryLoaded
+from ..core.directory import LOCAL, MAX_CONTACTS, Contact, DirectoryLoaded, WriteDirectory
 from ..host import PhoneHost
 from .provisioning_fetch import Fetcher, ProvisioningError, target_for
 from .xml_push import XmlPushError, attr, child_text, children, local_name, text_of, tree
@@ -80,6 +80,10 @@ class Phonebooks:
         self.fetches = 0
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self.writes: set[asyncio.Task[None]] = set()
+
+    def execute(self, effect: WriteDirectory) -> None:
+        write_local_later(self, effect)
 
     # ------------------------------------------------------------ local
 
@@ -149,6 +153,22 @@ class Phonebooks:
         self.host.post(DirectoryLoaded(f"remote.{n}", contacts))  # type: ignore[arg-type]
 
     async def close(self) -> None:
+        if self.writes:
+            await asyncio.gather(*self.writes, return_exceptions=True)
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+def write_local_later(books: Phonebooks, effect: WriteDirectory) -> None:
+    """``WriteDirectory``: the file written on a worker thread; a failure is one log line."""
+    async def write() -> None:
+        try:
+            await asyncio.to_thread(write_directory, books.config_dir, effect.contacts)
+            books.local = effect.contacts
+        except OSError as exc:
+            log.error("the local directory could not be written: %s", exc)
+
+    task = asyncio.ensure_future(write())
+    books.writes.add(task)
+    task.add_done_callback(books.writes.discard)

@@ -32,7 +32,7 @@ from ..core.features import FEATURES
 from ..core.trust import decisions, source_id, trust_key
 from ..errors import ConfigError
 from ..host import PhoneHost
-from . import auth
+from . import auth, webui_records
 from .servlet import Params, peer_address, screen_png
 
 log = logging.getLogger("deskphone.webui")
@@ -138,6 +138,8 @@ class WebUI:
             return self._action_urls(session, saved=p.get("saved") == "1")
         if page == "features-remotecontrol":
             return self._remote(session, saved=p.get("saved") == "1")
+        if page == "calllog":
+            return webui_records.show(self, session)
         if page == "screen":
             return web.Response(body=screen_png(self.host), content_type="image/png",
                                 headers={"Cache-Control": "no-store"})
@@ -151,6 +153,8 @@ class WebUI:
             resp = web.HTTPSeeOther(f"{BASE}?p=login")
             resp.del_cookie(COOKIE, path="/")
             raise resp
+        if page == "calllog":
+            return await webui_records.change(self, form, session, q)
         if page == "features-actionurl" and q == "write":
             return await self._save_action_urls(form, session)
         if page == "features-remotecontrol" and q == "write":
@@ -237,7 +241,8 @@ class WebUI:
                       f"value='{_e(session.csrf)}'><button>Log out</button></form>"
                       if session else "")
             links = (link(STATUS_PAGE, "Status") + link(ACTION_URL_PAGE, "Action URL")
-                     + link(REMOTE_PAGE, "Remote Control") + logout)
+                     + link(REMOTE_PAGE, "Remote Control")
+                     + link(webui_records.PAGE, webui_records.TITLE) + logout)
         text = f"""<!doctype html>
 <html lang=en><head><meta charset=utf-8><meta name=viewport content="width=device-width">
 <title>{_e(title)} - deskphone</title><style>{CSS}</style></head>
