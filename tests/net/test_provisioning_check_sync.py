@@ -1,10 +1,11 @@
 """``NOTIFY`` ``Event: check-sync`` at the phone's NOTIFY port: provision again (and restart).
 
-The requests are Asterisk's: res_pjsip_notify with pjsip_notify.conf's
-``[yealink-check-cfg]`` (``Event=>check-sync\\;reboot=false``) and
-``[yealink-reboot]`` (``Event=>check-sync\\;reboot=true``), sent by
-``pjsip send notify yealink-check-cfg endpoint 100``; FreeSWITCH's
-``sofia profile internal check_sync 100@domain`` sends a bare ``check-sync``. The
+The requests are the ones PBXs configure for Asterisk's ``sip/pjsip send notify``:
+FreePBX's core module adds ``generic-reload`` (``Event=>check-sync\\;reboot=false``),
+its endpoint module ``reboot-yealink`` (``Event=>check-sync\\;reboot=true``), mikopbx
+writes ``[yealink-reboot]`` the same way; sent as ``pjsip send notify reboot-yealink
+endpoint 100`` with ``Content-Length: 0``. A bare ``check-sync`` is what FreePBX
+sends Cisco phones (``cisco-check-cfg``) and FreeSWITCH's ``check_sync`` sends. The
 sender is judged as for ACTION-URI (the trusted list, the prompt).
 """
 

@@ -1,8 +1,8 @@
 """``NOTIFY`` with ``Event: check-sync``: the PBX asks the phone to provision again.
 
-Asterisk's pjsip_notify.conf sends ``Event: check-sync;reboot=false`` (and
-``reboot=true`` to restart the phone after), as do FreeSWITCH, Wazo, FusionPBX
-and mikopbx. Who may send it is decided as for an ``ACTION-URI`` NOTIFY
+PBXs send ``Event: check-sync;reboot=false`` (and ``reboot=true`` to restart the
+phone after) through Asterisk's ``pjsip send notify`` (FreePBX's ``generic-reload``
+and ``reboot-yealink``, mikopbx's ``yealink-reboot``), FreeSWITCH, Wazo and FusionPBX. Who may send it is decided as for an ``ACTION-URI`` NOTIFY
 (``core.remote_control.decide``, in net/sip_notify.py); this module only reads
 the event and hands ``RequestAutoProvision`` to the core, which runs provisioning
 and, for ``reboot=true``, restarts after a good set (core/autop.py). Without a
