@@ -34,6 +34,7 @@ from aiohttp import web
 
 from ..core.trust import Verdict, remote_control, source_id
 from ..host import PhoneHost
+from . import xml_push
 from .log_limit import LogLimiter, left_out
 
 log = logging.getLogger("deskphone.http")
@@ -112,7 +113,9 @@ class RequestGuard:
                 and "p" not in request.rel_url.query:
             peer = request.transport.get_extra_info("peername") if request.transport else None
             address = str(peer[0]) if isinstance(peer, (tuple, list)) and peer else None
-            verdict = remote_control(settings, address)
+            # An XML push is trusted by push_xml.server when that is set (net.xml_push).
+            verdict = remote_control(xml_push.push_settings(settings)
+                                     if "push" in request.rel_url.query else settings, address)
             if verdict is Verdict.DISABLED:
                 return 403, "Action URI is disabled (features.action_uri.enable = 0)"
             if verdict is Verdict.UNTRUSTED:
