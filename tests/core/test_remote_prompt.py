@@ -99,3 +99,16 @@ def test_a_remote_ok_never_answers_the_prompt():
         assert phone.menu is None, key               # nothing opened behind the prompt
     out = phone.handle(ins.KeyPress("OK"), 0.0)      # the person at the phone
     assert fx.Persist("deskphone.trust.10.0.0.9", "allow") in out
+
+
+def test_an_unanswered_prompt_expires_and_decides_nothing():
+    p = phone()
+    out = p.handle(ins.RemoteControlAsk("10.0.0.7"), 1001.0)
+    assert fx.StartTimer("prompt", 30.0) in out
+    p.handle(ins.TimerFired("prompt"), 1031.0)
+    assert p.prompts == [] and p.screen.kind == "idle"
+    assert "deskphone.trust.10.0.0.7" not in p.settings
+    p.handle(ins.RemoteControlAsk("10.0.0.8"), 1032.0)       # within the pause: not asked
+    assert p.prompts == []
+    p.handle(ins.RemoteControlAsk("10.0.0.8"), 1034.0)       # after it: asked
+    assert p.prompts == ["10.0.0.8"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import time
 
 import pytest
@@ -22,20 +21,16 @@ from support.needs import unavailable
 from test_baresip_supervision import gone
 
 
-@pytest.mark.parametrize("how", ["ctrl_tcp connection dropped", "baresip ended (SIGTERM)"])
+# A control connection cut while baresip still runs is taken back, not a restart (issue 15:
+# tests/adversarial/test_ctrl_tcp_foreign_client.py).
+@pytest.mark.parametrize("how", ["baresip ended (SIGTERM)"])
 async def test_the_engine_going_away_mid_call_is_survived(how, sip_phone, receiver, alice):
     engine = sip_phone.engine
     est = await call_alice(sip_phone, receiver, alice)
     registered = await receiver.wait("registered")
     old_pid = engine.pid
     t0 = time.monotonic()
-    if how.startswith("ctrl_tcp"):
-        # The phone's end of the control connection is cut (as a dying network stack or a
-        # baresip that closes it would): baresip itself still runs.
-        sock = engine.client._writer.get_extra_info("socket")   # noqa: SLF001
-        sock.shutdown(socket.SHUT_RDWR)
-    else:
-        os.kill(old_pid, signal.SIGTERM)        # someone ended it (baresip hangs up on its way)
+    os.kill(old_pid, signal.SIGTERM)            # someone ended it (baresip hangs up on its way)
     term = await receiver.wait("call_terminated", timeout=T)
     assert term["sip_call_id"] == est["sip_call_id"]
     await receiver.wait("unregistered", timeout=T)

@@ -9,6 +9,7 @@ still holds it (the core compares old and new to decide which events fire).
 
 from __future__ import annotations
 
+import re
 from types import MappingProxyType
 from typing import Iterator, Mapping
 
@@ -81,10 +82,17 @@ class Settings(Mapping[str, object]):
 
 
 def shown_value(key: str, value: object) -> str:
-    """The value as printed for people: secrets hidden (an empty one shows as empty)."""
+    """The value as printed for people: secrets hidden (an empty one shows as empty), and
+    so is the password of a URL that carries one (``http://user:pass@host/``)."""
     spec = lookup(key)
     text = format_value(spec, value) if spec is not None else str(value)
-    return HIDDEN if spec is not None and spec.secret and text else text
+    if spec is not None and spec.secret and text:
+        return HIDDEN
+    return _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{HIDDEN}@", text)
+
+
+# scheme://user:password@ -> the password; '@' cannot occur in userinfo unencoded.
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^/?#@:\s]*:)[^/?#@\s]*@")
 
 
 def describe(settings: Settings) -> list[str]:

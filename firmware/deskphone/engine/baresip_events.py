@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..core import inputs as ins
+from ..core.text import printable
 from .baresip_version import Capabilities
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -198,8 +199,9 @@ class BaresipEvents:
             return []       # the same INVITE forked to a stale binding of ours
         aor = str(ev.get("accountaor", ""))
         n = next((i for i, a in self.uas.items() if a == aor), 1)
-        call = BaresipCall(call_id, n, aor, "in", str(ev.get("peeruri", "")),
-                           str(ev.get("peerdisplayname", "") or ""))
+        # The far end writes its name and URI: no control character gets past here.
+        call = BaresipCall(call_id, n, aor, "in", printable(str(ev.get("peeruri", ""))),
+                           printable(str(ev.get("peerdisplayname", "") or "")))
         self.calls[call_id] = call
         return [ins.CallIncoming(call_id, n, call.peer_uri, call.peer_name)]
 

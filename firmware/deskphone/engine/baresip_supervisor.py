@@ -76,6 +76,9 @@ class BaresipSupervisor:
         self._dead_reason = "control connection lost"
         self._last_activity = 0.0
         self._stopping = False
+        self._ctrl_port = 0
+        self._reclaims: set[asyncio.Task[None]] = set()
+        self.takeovers = 0              # times another client took ctrl_tcp and we took it back
 
     def start(self) -> None:
         self._stopping = False
@@ -147,7 +150,7 @@ class BaresipSupervisor:
         module_dir = find_module_dir()
         if module_dir is None:
             raise LaunchError("no baresip module directory with ctrl_tcp.so")
-        ctrl_port = free_tcp_port()
+        ctrl_port = self._ctrl_port = free_tcp_port()
         self._prepare(module_dir, ctrl_port)
         self._dead = asyncio.Event()
         await self.process.start()
@@ -192,7 +195,35 @@ class BaresipSupervisor:
         return self._dead_reason
 
     def _on_connection_closed(self, error: BaseException | None) -> None:
-        self.declare_dead(f"control connection closed ({error or 'EOF'})")
+        if self._stopping or self._dead.is_set() or not self.process.running:
+            self.declare_dead(f"control connection closed ({error or 'EOF'})")
+            return
+        # baresip's ctrl_tcp serves one client: a new connection closes the old one. With
+        # baresip still running (its calls too), that was another local process taking
+        # the control port: take it back, do not restart baresip (that drops calls).
+        task = asyncio.create_task(self._reclaim(error), name="ctrl_tcp-reclaim")
+        self._reclaims.add(task)
+        task.add_done_callback(self._reclaims.discard)
+
+    async def _reclaim(self, error: BaseException | None) -> None:
+        self.takeovers += 1
+        log.warning("baresip's control connection was closed while baresip runs (%s): another "
+                    "local client connected to ctrl_tcp (port %d)? Taking the control back; "
+                    "calls go on (%d time(s) so far)", error or "EOF", self._ctrl_port,
+                    self.takeovers)
+        client = CtrlTcpClient(self._on_event, self._on_connection_closed)
+        try:
+            await client.connect("127.0.0.1", self._ctrl_port, timeout=1.0)
+            await client.command("reginfo", timeout=self.timing.command_timeout)
+        except (OSError, TimeoutError, CtrlTcpError) as exc:
+            await client.close()
+            self.declare_dead(f"control connection closed ({error or 'EOF'}) and could not "
+                              f"be taken back ({exc!r})")
+            return
+        old, self.client = self.client, client
+        if old is not None:
+            await old.close()
+        self.touch()
 
     async def _ping(self) -> str:
         """Liveness: a cheap command when nothing else has been said for a while."""
@@ -201,12 +232,18 @@ class BaresipSupervisor:
             await asyncio.sleep(self.timing.ping_interval)
             if loop.time() - self._last_activity < self.timing.ping_interval:
                 continue
+            client = self.client
             try:
-                assert self.client is not None
-                await self.client.command("reginfo", timeout=self.timing.command_timeout)
+                assert client is not None
+                await client.command("reginfo", timeout=self.timing.command_timeout)
                 self._last_activity = loop.time()
             except CommandTimeout:
                 return ("baresip stopped answering "
                         f"(no reply within {self.timing.command_timeout:g} s)")
             except ConnectionLost:
+                if self._reclaims:              # being taken back from another client
+                    await asyncio.gather(*self._reclaims, return_exceptions=True)
+                if self.client is not client and self.client is not None \
+                        and self.client.connected:
+                    continue
                 return "control connection lost"

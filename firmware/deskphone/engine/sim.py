@@ -19,6 +19,7 @@ from ..config.board import SimPbxConfig
 from ..core import effects as fx
 from ..core import inputs as ins
 from ..core.accounts import account
+from ..core.text import printable
 from .port import EngineCommand, Post
 
 log = logging.getLogger("deskphone.engine.sim")
@@ -69,7 +70,9 @@ class SimEngine:
         """A call from ``number`` rings the phone; returns its Call-ID."""
         call_id = self._new_id()
         self.calls[call_id] = SimCall(call_id, "in", number)
-        self._send(ins.CallIncoming(call_id, account_index, self._uri(number, account_index), name))
+        # The simulated far end writes the name as a real one does: no controls get in.
+        self._send(ins.CallIncoming(call_id, account_index,
+                                    printable(self._uri(number, account_index)), printable(name)))
         return call_id
 
     def remote_hangup(self, call_id: str | None = None) -> bool:

@@ -5,8 +5,10 @@ Every connection passes ``ConnectionGuard`` before aiohttp sees a byte of it:
 - **a file-descriptor budget**: at most ``max_connections`` at once, worked out
   from the process's ``RLIMIT_NOFILE`` (``LimitNOFILE`` in the unit) less
   ``FD_RESERVE`` kept for what the phone itself opens (Action URL requests,
-  the state file, baresip, the display): past it, a new connection is closed
-  at once, and nothing ever fails with "Too many open files";
+  the state file, baresip, the display): at it, the connection idle longest
+  makes room for the new one (an idle flood cannot starve anybody; it is only
+  cycled), or, when every one is busy, the new connection is closed at once.
+  Nothing ever fails with "Too many open files";
 - **per source**: at most ``per_source`` connections from one address (a
   browser opens six; a flood from one host is refused, not queued), or
   ``TRUSTED_PER_SOURCE`` from one the phone trusts (``trusted``, set by
@@ -81,7 +83,7 @@ class ConnectionGuard:
         peer = transport.get_extra_info("peername")
         source = source_id(str(peer[0])) if isinstance(peer, (tuple, list)) and peer else None
         proto.source = source or "?"
-        if len(self._open) >= self.max_connections:
+        if len(self._open) >= self.max_connections and not self._evict_idle():
             self._refused("over the descriptor budget")
             return False
         limit = TRUSTED_PER_SOURCE if self.trusted(proto.source) else self.per_source
@@ -92,6 +94,18 @@ class ConnectionGuard:
         self._open[transport] = proto
         proto.idle_since = self.clock()
         self._sweep_soon()
+        return True
+
+    def _evict_idle(self) -> bool:
+        """At the budget: close the connection idle longest (none busy), making room."""
+        idle = [(p.idle_since, t) for t, p in self._open.items() if not p.busy]
+        if not idle:
+            return False
+        _, transport = min(idle, key=lambda item: item[0])
+        self.stats["idle closed for room"] += 1
+        proto = self._open[transport]
+        self.release(proto, transport)
+        transport.abort()
         return True
 
     def release(self, proto: "GuardedProtocol", transport: Any) -> None:

@@ -90,7 +90,11 @@ class RequestGuard:
                 log.info("HTTP %s %s from %s refused: %s%s", request.method, request.path,
                          peer, why, left_out(skipped))
             response = web.Response(status=status, text=why + "\n", content_type="text/plain")
-            response.force_close()          # an unread body is not waited for
+            response.force_close()
+            await response.prepare(request)
+            await response.write_eof()
+            # Then close (the transport sends what it holds first): no body is read or waited for.
+            request.protocol.force_close()
             return response
         return await handler(request)
 

@@ -18,6 +18,7 @@ import io
 import json
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
@@ -30,6 +31,25 @@ log = logging.getLogger("deskphone.sim.web")
 
 PATH = "/sim"
 LED_ORDER = ("power", "mwi", "dnd", "mute", "speaker", "headset")
+
+
+def same_origin(request: web.Request) -> bool:
+    """No Origin, or one naming the very host and port the request was sent to."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    parts = urlsplit(origin.strip())
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return False
+    want = urlsplit(f"//{request.host}")
+    try:
+        want_port = want.port or (443 if request.secure else 80)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and parts.hostname is not None \
+        and parts.hostname == want.hostname and port == want_port
 
 
 class SimWeb:
@@ -95,7 +115,11 @@ class SimWeb:
     async def screen_png(self, request: web.Request) -> web.Response:
         return web.Response(body=self._png(), content_type="image/png")
 
-    async def socket(self, request: web.Request) -> web.WebSocketResponse:
+    async def socket(self, request: web.Request) -> web.StreamResponse:
+        if not same_origin(request):
+            # Another site's page must not press keys here (a browser always sends Origin
+            # with a WebSocket; a script that sends none is no page of another site).
+            return web.Response(status=403, text="Forbidden: a WebSocket from another site\n")
         ws = web.WebSocketResponse(heartbeat=20)
         await ws.prepare(request)
         self.clients.add(ws)
