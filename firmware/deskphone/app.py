@@ -57,6 +57,8 @@ from .runtime import Adapters, Runtime
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+    from .engine.sip_edge import SipEdge
+
     from .sim.controls import SimControls
 
 log = logging.getLogger("deskphone.app")
@@ -83,6 +85,7 @@ class PhoneApp:
         self.https_port = https_port     # None: static.network.port.https; 0: any free port
         self.sip_notify_port = sip_notify_port  # None: deskphone.sip_notify_port; 0: any free port
         self.sip_notify: SipNotifyListener | None = None   # Action URI over SIP NOTIFY (UDP)
+        self.sip_edge: SipEdge | None = None    # kamailio on the SIP port, baresip behind it
         self.mac = board.mac or read_mac() or "000000000000"
         self.store = StateStore(self.state_dir)
         # --http-port is a start-up choice, not a user setting: pinned over files and
@@ -207,12 +210,30 @@ class PhoneApp:
             return SimEngine(self.board.sim_pbx, lambda: self.settings)
         if kind == "baresip":
             from .engine.baresip import BaresipEngine
+            self.sip_edge = self._make_sip_edge()
             # baresip's config directory (rewritten at every start) lives in the state dir.
             return BaresipEngine(lambda: self.settings, runtime_dir=self.state_dir / "baresip",
                                  bind=self.bind, sound=self.board.sound,
-                                 simulated=self.board.simulated)
+                                 simulated=self.board.simulated,
+                                 edge=self.sip_edge.link if self.sip_edge else None)
         raise ConfigError(f"engine {kind!r} is not available in deskphone {__version__}",
                           key="deskphone.engine")
+
+    def _make_sip_edge(self) -> SipEdge | None:
+        """The SIP edge, unless turned off (deskphone.sip_edge.enable) or a TLS account needs
+        the port (the edge carries UDP and TCP): then baresip holds the SIP port itself."""
+        from .engine.sip_edge import SipEdge
+        from .engine.sip_edge_config import uses_tls
+        if not self.settings["deskphone.sip_edge.enable"]:
+            return None
+        if uses_tls(self.settings):
+            log.warning("SIP edge off: an account uses TLS; NOTIFYs to the registered contact "
+                        "are answered by baresip")
+            return None
+        public = self.bind if self.bind not in ("", "0.0.0.0", "::") else self.device.ip
+        return SipEdge(lambda: self.settings, self.state_dir / "sip-edge", public_host=public,
+                       notify=lambda: None if self.sip_notify is None or not self.sip_notify.port
+                       else (self.bind, self.sip_notify.port))
 
     def _make_board(self, post: Callable[[ins.Input], None]) -> None:
         """Each part of the board by its driver; hardware libraries are imported here, lazily.
@@ -379,17 +400,20 @@ class PhoneApp:
             https = self.settings["static.network.port.https"] if self.https_port is None \
                 else self.https_port
             await self.web.start_https(self.http, int(https))  # type: ignore[arg-type]
+        notify_port = self.settings["deskphone.sip_notify_port"] if self.sip_notify_port is None \
+            else self.sip_notify_port
+        self.sip_notify = SipNotifyListener(
+            self, self.bind, int(notify_port))  # type: ignore[arg-type]
+        await self.sip_notify.start()         # a port that is taken costs a log line, not the start
+        if self.sip_edge is not None:         # before baresip, which registers through it
+            self.sip_notify.edge = self.sip_edge.address
+            await self.sip_edge.start()       # bounded; a failed start is retried by itself
         await self.engine.start(self.runtime.post)
         self._task = asyncio.create_task(self.runtime.run(), name="deskphone-runtime")
         self.runtime.post(CallLogLoaded(await self.call_log_file.load()))
         self.runtime.post(ins.Start())
         self.phonebooks.start()
         self._start_board()
-        notify_port = self.settings["deskphone.sip_notify_port"] if self.sip_notify_port is None \
-            else self.sip_notify_port
-        self.sip_notify = SipNotifyListener(
-            self, self.bind, int(notify_port))  # type: ignore[arg-type]
-        await self.sip_notify.start()         # a port that is taken costs a log line, not the start
         self.started_at = time.monotonic()
         if not fixed_ip:
             self.netwatch = NetWatcher(lambda new: self.runtime.post(ins.IpChanged(new)),
@@ -429,7 +453,8 @@ class PhoneApp:
                     await asyncio.wait_for(part.stop(), 0.2)
                 except TimeoutError:
                     log.warning("stopping %s took too long; going on", name)
-        steps = [("engine", self.engine.stop()), ("board", self._close_board()),
+        steps = [("engine", self.engine.stop()), ("SIP edge", self._stop_sip_edge()),
+                 ("board", self._close_board()),
                  ("http", self.http.stop()),
                  ("action URLs", self.sender.close()), ("state", self.store.close()),
                  ("call log", self.call_log_file.flush()), ("phone books", self.phonebooks.close()),
@@ -441,6 +466,10 @@ class PhoneApp:
                 log.warning("stopping %s took too long; going on", name)
             except Exception:
                 log.exception("stopping %s failed", name)
+
+    async def _stop_sip_edge(self) -> None:
+        if self.sip_edge is not None:
+            await self.sip_edge.stop()
 
 
 def running_as_service() -> bool:

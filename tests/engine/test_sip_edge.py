@@ -27,10 +27,11 @@ FAST = EdgeTiming(ready_timeout=5.0, backoff_first=0.1, backoff_max=0.2)
 async def edge(tmp_path):
     if find_module_dir() is None:
         unavailable("kamailio is not installed (make test installs it)")
-    e = SipEdge(lambda: {"sip.listen_port": port}, tmp_path / "sip-edge",
+    settings = {"sip.listen_port": free_port_pair()}
+    e = SipEdge(lambda: settings, tmp_path / "sip-edge",
                 public_host="127.0.0.1", notify=lambda: ("127.0.0.1", 9), timing=FAST)
-    port = free_port_pair()
-    e.test_port = port
+    e.settings = settings
+    e.test_port = settings["sip.listen_port"]
     yield e
     await e.stop()
     assert processes_mentioning(str(e.runtime_dir)) == [], "kamailio outlived stop()"
@@ -51,10 +52,12 @@ async def test_starts_answers_and_stops_leaving_nothing(edge):
     assert stat.S_IMODE(cfg.stat().st_mode) == 0o600
     assert stat.S_IMODE(edge.runtime_dir.stat().st_mode) == 0o700
     assert f"listen=udp:127.0.0.1:{edge.test_port}" in cfg.read_text()
-    # The public TCP socket is kamailio's now.
-    with socket.socket() as s:
+    # The public UDP socket is kamailio's now; TCP is not taken (no account uses TCP).
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         with pytest.raises(OSError):
             s.bind(("127.0.0.1", edge.test_port))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", edge.test_port))
     await edge.stop()
     assert edge.pid is None and not edge.up.is_set()
     assert processes_mentioning(str(edge.runtime_dir)) == []
@@ -93,3 +96,14 @@ async def test_from_outside_a_request_for_another_host_is_refused(edge):
         await peer.silence(0.3)
     finally:
         peer.close()
+
+
+async def test_with_a_tcp_account_it_takes_tcp_too(edge):
+    edge.settings.update({"account.1.enable": True, "account.1.user_name": "1001",
+                          "account.1.sip_server.1.address": "127.0.0.1",
+                          "account.1.sip_server.1.transport_type": 1})
+    assert await edge.start()
+    with socket.socket() as s:
+        with pytest.raises(OSError):
+            s.bind(("127.0.0.1", edge.test_port))
+        s.connect(("127.0.0.1", edge.test_port))        # kamailio accepts

@@ -15,7 +15,7 @@ from deskphone.engine.baresip_config import BehindEdge, account_line, launch_con
 from deskphone.engine.sip_edge import find_module_dir
 from deskphone.engine.sip_edge_config import (EdgeConfig, EdgeConfigError, PHONE_EVENTS,
                                               SOURCE_HEADER, command_line, outbound_routes,
-                                              uses_tls)
+                                              uses_tcp, uses_tls)
 from deskphone.core.accounts import enabled_accounts
 from support.needs import unavailable
 
@@ -26,7 +26,7 @@ ACCOUNT = {"account.1.enable": True, "account.1.user_name": "1001",
 def edge(**kw) -> EdgeConfig:
     values = dict(public_host="192.0.2.10", public_port=5060, inner_port=40001,
                   phone_port=40003, notify_host="192.0.2.10", notify_port=5070,
-                  module_dir="/usr/lib/x86_64-linux-gnu/kamailio/modules", ctl_socket="/run/x.ctl")
+                  module_dir="/usr/lib/x86_64-linux-gnu/kamailio/modules")
     values.update(kw)
     return EdgeConfig(**values)
 
@@ -43,6 +43,7 @@ def kamailio_check(text: str, tmp_path) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("kw", [
     {},
     {"tcp": False},
+    {"ctl_socket": "/tmp/deskphone-edge-test.ctl"},
     {"public_host": "127.0.0.1", "notify_host": "127.0.0.1"},
     {"outbound": outbound_routes({**ACCOUNT, "account.1.outbound_proxy_enable": True,
                                   "account.1.outbound_host": "10.0.0.2",
@@ -106,8 +107,11 @@ def test_outbound_proxies_are_the_edges_and_odd_user_names_are_left_out():
     assert outbound_routes(ACCOUNT) == ()
 
 
-def test_tls_accounts_are_seen():
-    assert not uses_tls(ACCOUNT)
+def test_tcp_and_tls_accounts_are_seen():
+    assert not uses_tcp(ACCOUNT) and not uses_tls(ACCOUNT)
+    assert uses_tcp({**ACCOUNT, "account.1.sip_server.1.transport_type": 1})
+    assert not edge(tcp=False).render().count("listen=tcp:")
+    assert 'loadmodule "ctl.so"' not in edge().render()     # no control socket by default
     assert uses_tls({**ACCOUNT, "account.1.sip_server.1.transport_type": 2})
 
 

@@ -427,3 +427,44 @@ async def start_sip_phone(tmp: Path, receiver_base: str, lab: SipLab, user: str,
                    bind="127.0.0.1", http_port=0, https_port=0, sip_notify_port=0)
     await app.start()
     return app
+
+
+# ------------------------------------------------- the phone behind its SIP edge
+# With deskphone.sip_edge.enable (the default) start_sip_phone's phone runs behind its
+# edge: kamailio on sip.listen_port, baresip on a loopback port of its own behind it.
+# These ask the lab's registrar what a PBX would: the contact the phone registered,
+# and send NOTIFYs there as kamailio does (`kamcmd tm.t_uac_wait_block`).
+
+async def kamcmd(lab: SipLab, *args: str, timeout: float = 10.0) -> str:
+    proc = await asyncio.create_subprocess_exec(
+        "kamcmd", "-s", f"unix:{lab.kamailio.workdir / 'kamailio.ctl'}", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise
+    return out.decode()
+
+
+async def registered_contacts(lab: SipLab, user: str) -> list[str]:
+    """The Contact URIs the registrar holds for ``user`` (``kamcmd ul.lookup location``)."""
+    import re
+    out = await kamcmd(lab, "ul.lookup", "location", f"s:{user}")   # s: a string, not a number
+    return re.findall(r"Address:\s*(\S+)", out)
+
+
+async def notify_contact(lab: SipLab, contact: str, event: str, body: str = "",
+                         ctype: str = "message/sipfrag") -> tuple[int, str]:
+    """A NOTIFY from the registrar to ``contact``, as a PBX sends it; (status, kamcmd's text)."""
+    import re
+    headers = (f"From: <sip:pbx@127.0.0.1>;tag=pbx{time.monotonic_ns()}\r\n"
+               f"To: <{contact}>\r\nEvent: {event}\r\n"
+               + (f"Content-Type: {ctype}\r\n" if body else ""))
+    # kamcmd passes an empty body as no body ("Content-Type missing" otherwise).
+    out = await kamcmd(lab, "tm.t_uac_wait_block", "NOTIFY", contact, ".", ".", headers,
+                       *((body,) if body else ("s:",)))
+    m = re.search(r"code:\s*(\d{3})", out)
+    assert m, out
+    return int(m.group(1)), out

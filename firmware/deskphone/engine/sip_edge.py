@@ -33,7 +33,7 @@ from ..config.yealink_cfg import atomic_write_text
 from .backoff import Backoff
 from .baresip_config import BehindEdge
 from .baresip_process import BaresipProcess
-from .sip_edge_config import EdgeConfig, command_line, outbound_routes
+from .sip_edge_config import EdgeConfig, command_line, outbound_routes, uses_tcp
 
 log = logging.getLogger("deskphone.engine.sip_edge")
 
@@ -116,7 +116,6 @@ class SipEdge:
         self.link = BehindEdge(inner_port=free_loopback_port(),
                                phone_port=free_loopback_port(pair=True))
         self.config_file = self.runtime_dir / "kamailio.cfg"
-        self.ctl_socket = self.runtime_dir / "kamailio.ctl"
         self.process: _EdgeProcess | None = None
         self.starts = 0
         self.up = asyncio.Event()
@@ -147,7 +146,7 @@ class SipEdge:
             public_host=self.public_host, public_port=self.public_port,
             inner_port=self.link.inner_port, phone_port=self.link.phone_port,
             notify_host=notify_host, notify_port=port, module_dir=module_dir,
-            ctl_socket=str(self.ctl_socket), outbound=outbound_routes(settings))
+            tcp=uses_tcp(settings), outbound=outbound_routes(settings))
 
     # ------------------------------------------------------------ lifecycle
 
@@ -222,8 +221,8 @@ class SipEdge:
         await self._until_ready()
         self.started_in = time.monotonic() - spawned
         self.up.set()
-        log.info("SIP edge up on %s:%d (udp, tcp) in %.0f ms", self.public_host,
-                 self.public_port, self.started_in * 1000)
+        log.info("SIP edge up on %s:%d in %.0f ms", self.public_host, self.public_port,
+                 self.started_in * 1000)
 
     def _write(self, text: str) -> None:
         self.runtime_dir.mkdir(parents=True, exist_ok=True)

@@ -39,7 +39,9 @@ from ..core.accounts import Account, enabled_accounts
 PHONE_EVENTS = ("action-uri", "check-sync", "yealink-xml", "message-summary")
 SOURCE_HEADER = "X-Deskphone-Source"
 MODULES = ("tm.so", "sl.so", "rr.so", "maxfwd.so", "textops.so", "siputils.so", "pv.so",
-           "sanity.so", "ctl.so", "kex.so")
+           "sanity.so")
+# kamcmd's control socket costs a process of its own: only when asked for (debugging).
+CTL_MODULES = ("ctl.so", "kex.so")
 SHM_MB = 8              # kamailio's shared memory (-m): transactions, TCP connections
 PKG_MB = 2              # private memory per process (-M): parsing one message at a time
 TCP_MAX_CONNECTIONS = 32
@@ -67,8 +69,8 @@ class EdgeConfig:
     notify_host: str        # the phone's NOTIFY listener
     notify_port: int
     module_dir: str
-    ctl_socket: str         # kamcmd's unix socket (tests, the console)
-    tcp: bool = True
+    ctl_socket: str | None = None   # kamcmd's unix socket, if wanted (a process more)
+    tcp: bool = True                # an account uses TCP (two processes more)
     outbound: tuple[OutboundRoute, ...] = field(default_factory=tuple)
 
     @property
@@ -99,8 +101,10 @@ class EdgeConfig:
             lines.append(f"listen={proto}:{self.inner_socket}")
         lines.append(f'mpath="{self.module_dir.rstrip("/")}/"')
         lines += [f'loadmodule "{m}"' for m in MODULES]
+        if self.ctl_socket:
+            lines += [f'loadmodule "{m}"' for m in CTL_MODULES]
+            lines.append(f'modparam("ctl", "binrpc", "unix:{self.ctl_socket}")')
         lines += [
-            f'modparam("ctl", "binrpc", "unix:{self.ctl_socket}")',
             'modparam("tm", "fr_timer", 8000)',
             'modparam("tm", "fr_inv_timer", 180000)',
             'modparam("rr", "enable_full_lr", 1)',
@@ -137,11 +141,9 @@ class EdgeConfig:
             "}",
             "",
             "route[TO_PHONE] {",
-            '    if ($pr == "udp") {',
-            f'        $du = "sip:{phone}"; force_send_socket(udp:{self.inner_socket});',
-            "    } else {",
-            f'        $du = "sip:{phone};transport=tcp"; force_send_socket(tcp:{self.inner_socket});',
-            "    }",
+            f'    $du = "sip:{phone}"; force_send_socket(udp:{self.inner_socket});',
+            *([f'    if ($pr != "udp") {{ $du = "sip:{phone};transport=tcp";'
+               f" force_send_socket(tcp:{self.inner_socket}); }}"] if self.tcp else []),
             "    if (!t_relay()) { sl_reply_error(); }",
             "    exit;",
             "}",
@@ -206,6 +208,12 @@ def _proxy_uri(acc: Account) -> str:
     port = f":{acc.outbound_port}" if acc.outbound_port not in (0, 5060) else ""
     proto = {1: ";transport=tcp"}.get(acc.transport, "")
     return f"sip:{host}{port}{proto}"
+
+
+def uses_tcp(settings: Mapping[str, object]) -> bool:
+    """An enabled account uses TCP: the edge listens on TCP too (else UDP is all a PBX
+    reaches the registered contact by, and two kamailio processes are saved)."""
+    return any(acc.transport == 1 for acc in enabled_accounts(settings))
 
 
 def uses_tls(settings: Mapping[str, object]) -> bool:

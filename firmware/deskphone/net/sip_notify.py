@@ -343,7 +343,7 @@ class SipNotifyListener:
         task.add_done_callback(self._waiting.discard)
 
     def real_source(self, request: SipRequest, addr: Addr) -> str | None:
-        return real_source(self.edge, request.get(EDGE_SOURCE), addr)    # net.sip_edge_source
+        return real_source(self.edge, request.get(EDGE_SOURCE.lower()), addr)  # net.sip_edge_source
 
     def _login(self, request: SipRequest) -> Login:
         params = sip_digest.parse_authorization(request.get("authorization"))
