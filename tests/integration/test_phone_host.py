@@ -22,7 +22,8 @@ def test_the_port_is_what_the_brief_names():
     # A member dropped from the port (or added without being built) shows here first.
     assert MEMBERS == sorted({"settings", "device", "board_name", "state_dir", "status", "ip",
                               "registrations", "screen", "frame", "deliveries", "engine_name",
-                              "engine_up", "uptime", "post", "writer", "on_status", "on_effect"})
+                              "engine_up", "uptime", "post", "writer", "on_status", "on_effect",
+                              "call_log", "directory"})
 
 
 @pytest.mark.parametrize("name", MEMBERS)
