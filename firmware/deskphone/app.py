@@ -200,6 +200,8 @@ class PhoneApp:
         self._sip_target = target
         if tell_core:
             self.post(ins.SettingsChanged(settings))
+            if getattr(self, "phonebooks", None) is not None:
+                self.phonebooks.settings_changed(settings)     # a new book URL: fetch now
 
     # ------------------------------------------------------------ adapters
 

@@ -10,6 +10,7 @@ FusionPBX's Yealink provisioning). The server asks for Basic or Digest (RFC 7616
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import logging
@@ -23,6 +24,7 @@ from deskphone.core.directory import Contact
 from deskphone.net.phonebook import Phonebooks, PhonebookError, parse_book
 from fake_host import FakeHost
 from support.http_server import LocalHttpServer
+from support.waiting import until
 
 DIRECTORY = b"""<?xml version="1.0" encoding="UTF-8"?>
 <YealinkIPPhoneDirectory>
@@ -161,3 +163,20 @@ async def test_the_local_directory_file_loads_and_writes_back(tmp_path):
     contacts, problems = parse_directory((tmp_path / "directory.cfg").read_text())
     assert [c.name for c in contacts] == ["Alice", "Front desk", "Bob"] and problems == []
     assert parse_directory(render_directory(contacts))[0] == contacts
+
+
+async def test_a_new_book_url_is_fetched_at_once_not_at_the_next_refresh(tmp_path, served):
+    host = FakeHost(tmp_path / "state", {"features.remote_phonebook.flash_time": 0})
+    pb = Phonebooks(host, tmp_path, timeout=2.0)
+    pb.start()
+    try:
+        await until(lambda: pb.fetches == 0 and pb._task is not None)
+        host.writer.update({"remote_phonebook.data.1.url":
+                            f"http://127.0.0.1:{served.server.port}/book.xml"})
+        pb.settings_changed(host.settings)
+        await until(lambda: 1 in pb.books)
+        pb.settings_changed(host.settings)         # nothing changed: no fetch
+        await asyncio.sleep(0.05)
+        assert pb.fetches == 1
+    finally:
+        await pb.close()

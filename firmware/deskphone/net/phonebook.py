@@ -81,6 +81,7 @@ class Phonebooks:
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self.writes: set[asyncio.Task[None]] = set()
+        self._seen = book_settings(host.settings)
 
     def execute(self, effect: WriteDirectory) -> None:
         write_local_later(self, effect)
@@ -106,6 +107,13 @@ class Phonebooks:
     def refresh(self) -> None:
         """Fetch every book now (the settings changed, a test)."""
         self._wake.set()
+
+    def settings_changed(self, settings: object) -> None:
+        """A book's URL or name changed: fetch now rather than at the next refresh."""
+        now = book_settings(settings)
+        if now != self._seen:
+            self._seen = now
+            self.refresh()
 
     async def _run(self) -> None:
         await self.load_local()
@@ -172,3 +180,10 @@ def write_local_later(books: Phonebooks, effect: WriteDirectory) -> None:
     task = asyncio.ensure_future(write())
     books.writes.add(task)
     task.add_done_callback(books.writes.discard)
+
+
+def book_settings(settings: object) -> tuple[str, ...]:
+    """What a refresh depends on: each book's URL and name."""
+    get = getattr(settings, "get")
+    return tuple(str(get(f"remote_phonebook.data.{n}.{part}", "") or "")
+                 for n in BOOKS for part in ("url", "name"))
