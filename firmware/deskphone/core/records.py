@@ -24,7 +24,7 @@ from . import inputs as ins
 from .call_log import KINDS, CallLogLoaded, ClearCallLog, Entry, SaveCallLog
 from .directory import (LOCAL, MAX_CONTACTS, Contact, DirectoryLoaded, SetLocalDirectory,
                         WriteDirectory, number_of)
-from .keys import DIGITS
+from .keys import DIGITS, is_line_key
 from .state import Call, PhoneState
 from .step import Step
 from .views import HISTORY, HISTORY_KINDS, MAX_TYPED, View
@@ -175,7 +175,7 @@ def on_key(step: Step, key: str) -> bool:
     elif view.kind == "directory" and key == "LEFT":
         view.typed = view.typed[:-1]
         view.index = 0
-    elif key in DIGITS or key in ("HEADSET", "SPEAKER") or key.startswith("L"):
+    elif key in DIGITS or key in ("HEADSET", "SPEAKER") or is_line_key(key):
         state.view = None               # the phone's own keys leave the list
         return False
     return True

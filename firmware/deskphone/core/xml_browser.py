@@ -22,7 +22,7 @@ from typing import Mapping
 from . import calls, sound_model
 from . import effects as fx
 from . import inputs as ins
-from .keys import DIGITS
+from .keys import DIGITS, is_line_key
 from .state import PhoneState
 from .step import Step
 from .uri import ActionUriError, parse_key
@@ -165,7 +165,8 @@ def on_key(step: Step, key: str) -> bool:
     elif key == "X":
         _leave(step, shown.cancel_action)
     else:
-        return key not in ("HEADSET", "SPEAKER", "RD") and not key.startswith("L")
+        # The audio keys, RD and the line keys go on to the phone; the rest stop here.
+        return key not in ("HEADSET", "SPEAKER", "RD") and not is_line_key(key)
     return True
 
 
