@@ -13,6 +13,7 @@ import yarl
 from deskphone.net.provisioning import PROVISIONED, check_files, install_set, server_and_auth
 from support.phone import start_phone
 from support.prov_server import ProvServer, autop, provisioned
+from support.waiting import until
 
 MAC = "001565abcdef"          # the test board's
 GOOD_COMMON = "#!version:1.0.0.1\nfeatures.dnd.enable = 1\nforward.always.target = 500\n"
@@ -264,6 +265,7 @@ async def test_repeat_provisions_on_its_timer(tmp_path, receiver):
             "static.auto_provision.repeat.enable = 1\n"
             "static.auto_provision.repeat.minutes = 15\n"))
         try:
+            await until(lambda: REPEAT_TIMER in phone.runtime._timers, 5, "the repeat timer")
             handle = phone.runtime._timers[REPEAT_TIMER]
             left = handle.when() - asyncio.get_running_loop().time()
             assert 15 * 60 - 5 < left <= 15 * 60
