@@ -418,8 +418,8 @@ class PhoneApp:
         self._start_board()
         self.started_at = time.monotonic()
         if not fixed_ip:
-            self.netwatch = NetWatcher(lambda new: self.runtime.post(ins.IpChanged(new)),
-                                       lambda: sip_target(self.settings), ip=ip)
+            self.netwatch = NetWatcher(self._ip_changed, lambda: sip_target(self.settings),
+                                       ip=ip)
             await self.netwatch.start()
         if console is not None:
             self.console = console
@@ -468,6 +468,11 @@ class PhoneApp:
                 log.warning("stopping %s took too long; going on", name)
             except Exception:
                 log.exception("stopping %s failed", name)
+
+    def _ip_changed(self, new: str) -> None:
+        self.runtime.post(ins.IpChanged(new))
+        if self.sip_edge is not None and self.bind in ("", "0.0.0.0", "::"):
+            self.sip_edge.move(new)           # it listens on the phone's address
 
     async def _stop_sip_edge(self) -> None:
         if self.sip_edge is not None:

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 from common import figure, header
+from support.sip_lab import free_port_pair
 from deskphone.engine.sip_edge import EdgeTiming, SipEdge, find_module_dir
 
 RUNS = 5
@@ -47,17 +47,16 @@ def group_memory(pgid: int) -> tuple[int, float, float]:
     return count, rss / 1024, pss / 1024
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+TCP_ACCOUNT = {"account.1.enable": True, "account.1.user_name": "1001",
+               "account.1.sip_server.1.address": "127.0.0.1",
+               "account.1.sip_server.1.transport_type": 1}
 
 
-async def one(shm: int, pkg: int) -> tuple[float, int, float, float]:
+async def one(shm: int, pkg: int, tcp: bool = False) -> tuple[float, int, float, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
+        port = free_port_pair()         # UDP and TCP free
         settings = {"sip.listen_port": port, "deskphone.sip_edge.shm_mb": shm,
-                    "deskphone.sip_edge.pkg_mb": pkg}
+                    "deskphone.sip_edge.pkg_mb": pkg, **(TCP_ACCOUNT if tcp else {})}
         edge = SipEdge(lambda: settings, Path(tmp) / "edge", public_host="127.0.0.1",
                        notify=lambda: ("127.0.0.1", 9), timing=EdgeTiming(ready_timeout=20))
         try:
@@ -76,15 +75,19 @@ async def main() -> None:
         sys.exit("kamailio is not installed (apt-get install kamailio)")
     tuned = [await one(8, 2) for _ in range(RUNS)]
     default = [await one(64, 8) for _ in range(RUNS)]
+    tcp = [await one(8, 2, tcp=True) for _ in range(RUNS)]
 
     def med(rows: list, i: int) -> float:
         return statistics.median(r[i] for r in rows)
 
-    print(f"# processes in the group: {tuned[0][1]} (tuned), {default[0][1]} (default)")
+    print(f"# processes in the group: {tuned[0][1]} (tuned), {default[0][1]} (default), "
+          f"{tcp[0][1]} (tuned, with TCP)")
     figure("edge start-up, spawn to answered OPTIONS (-m 8 -M 2)", med(tuned, 0),
            med(default, 0), "ms", note="baseline: -m 64 -M 8 (Debian's defaults)")
     figure("edge RSS, all processes (-m 8 -M 2)", med(tuned, 2), med(default, 2), "MiB")
     figure("edge PSS, all processes (-m 8 -M 2)", med(tuned, 3), med(default, 3), "MiB")
+    figure("edge PSS with TCP too (a TCP account)", med(tcp, 3), med(tuned, 3), "MiB",
+           note="baseline: UDP only")
 
 
 if __name__ == "__main__":

@@ -107,3 +107,23 @@ async def test_with_a_tcp_account_it_takes_tcp_too(edge):
         with pytest.raises(OSError):
             s.bind(("127.0.0.1", edge.test_port))
         s.connect(("127.0.0.1", edge.test_port))        # kamailio accepts
+
+
+async def test_moved_to_a_new_address_it_listens_there(edge):
+    """The phone's IP changed (netwatch): the edge is started again on the new address."""
+    assert await edge.start()
+    first = edge.pid
+    edge.move("127.0.0.2")
+    await until(lambda: edge.up.is_set() and edge.pid not in (None, first), timeout=10)
+    config = (edge.runtime_dir / "kamailio.cfg").read_text()
+    assert f"listen=udp:127.0.0.2:{edge.test_port}" in config
+    peer = await SipPeer.open("127.0.0.3")
+    try:
+        peer.send(options(edge.test_port, peer, "sip:someone@192.0.2.1"), edge.test_port,
+                  host="127.0.0.2")
+        answer = await peer.answer()
+        assert answer.status == 403             # kamailio answers on the new address
+    finally:
+        peer.close()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", edge.test_port))   # ... and has left the old one

@@ -136,7 +136,13 @@ async def test_a_killed_baresip_comes_back_behind_the_same_edge(lab, phone, rece
     os.kill(first, signal.SIGKILL)
     await receiver.wait("registered", timeout=20, after=registered.at + 1e-6)
     assert phone.engine.pid not in (None, first)
-    assert f"@127.0.0.1:{phone.settings['sip.listen_port']}" in await contact_of(lab, phone)
+    # The killed baresip could not unregister: its binding may stay until it expires
+    # (baresip 1.0.0 names its contact after an address in its memory). Every binding
+    # is the edge's address.
+    contacts = await registered_contacts(lab, phone.sip_user)
+    port = phone.settings["sip.listen_port"]
+    assert contacts and all(f"@127.0.0.1:{port}" in c for c in contacts), \
+        (contacts, port, phone.sip_edge.link)
 
 
 async def test_stop_unregisters_through_the_edge_and_leaves_no_kamailio(lab, tmp_path, receiver):
@@ -166,7 +172,7 @@ async def test_the_edge_off_baresip_holds_the_port_and_answers_notifies_itself(
         contacts = await registered_contacts(lab, user)
         assert len(contacts) == 1 and f"@127.0.0.1:{port}" in contacts[0]
         status, _ = await notify_contact(lab, contacts[0], "ACTION-URI", "key=DNDOn")
-        assert status != 200            # what issue 14 found: libre answers, the phone hears nothing
+        assert status != 200        # what issue 14 found: libre answers, the phone hears nothing
         assert app.sip_notify.stats["200"] == 0
     finally:
         await stop_and_check(app)

@@ -30,6 +30,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")       # baresip colours its warnings
 
 
 class BaresipProcess:
+    name = "baresip"        # in the log; the SIP edge runs kamailio the same way
+
     def __init__(self, binary: str, config_dir: Path) -> None:
         self.binary = binary
         self.config_dir = config_dir
@@ -45,8 +47,11 @@ class BaresipProcess:
     def running(self) -> bool:
         return self.proc is not None and self.proc.returncode is None
 
+    def command(self) -> list[str]:
+        return [self.binary, "-f", str(self.config_dir)]
+
     async def start(self) -> None:
-        argv = [self.binary, "-f", str(self.config_dir)]
+        argv = self.command()
         setpriv = shutil.which("setpriv")
         if setpriv:
             argv = [setpriv, "--pdeathsig", "KILL", "--", *argv]
@@ -55,8 +60,9 @@ class BaresipProcess:
             *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT, start_new_session=True,
             cwd=str(self.config_dir))
-        self._reader = asyncio.create_task(self._read_output(self.proc), name="baresip-output")
-        log.info("baresip started (pid %d)", self.proc.pid)
+        self._reader = asyncio.create_task(self._read_output(self.proc),
+                                           name=f"{self.name}-output")
+        log.info("%s started (pid %d)", self.name, self.proc.pid)
 
     async def wait(self) -> int:
         assert self.proc is not None

@@ -7,8 +7,8 @@ takes the phone's SIP port, hands those NOTIFYs to the phone's own listener and
 everything else to baresip (``engine.sip_edge_config`` says how).
 
 Like baresip (``engine.baresip_process``) kamailio runs in a session of its own
-(SIGTERM, then SIGKILL, to the whole group; ``setpriv --pdeathsig KILL`` where
-it exists), with its configuration written from the settings before every
+(SIGTERM, then SIGKILL, to the whole group; killed with the phone), with its
+configuration written from the settings before every
 start (0600, in a 0700 directory of the state dir). Its two loopback ports are
 chosen once per run of the phone, so a restart of either part finds the other
 where it was. It is up once it answers an ``OPTIONS`` on its loopback socket;
@@ -83,22 +83,14 @@ def find_module_dir() -> str | None:
 
 class _EdgeProcess(BaresipProcess):
     """baresip's process handling (own group, pdeathsig, reaped, output ring) for kamailio."""
+    name = "SIP edge (kamailio)"
 
     def __init__(self, argv: list[str], workdir: Path) -> None:
         super().__init__(argv[0], workdir)
         self.argv = argv
 
-    async def start(self) -> None:
-        argv = list(self.argv)
-        setpriv = shutil.which("setpriv")
-        if setpriv:
-            argv = [setpriv, "--pdeathsig", "KILL", "--", *argv]
-        self.output.clear()
-        self.proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, start_new_session=True, cwd=str(self.config_dir))
-        self._reader = asyncio.create_task(self._read_output(self.proc), name="sip-edge-output")
-        log.info("SIP edge (kamailio) started (pid %d)", self.proc.pid)
+    def command(self) -> list[str]:
+        return list(self.argv)
 
 
 class SipEdge:
@@ -175,6 +167,19 @@ class SipEdge:
                 await self.process.terminate(self.timing.stop_timeout)
             self.up.clear()
 
+    def move(self, host: str) -> None:
+        """The phone's address changed (no fixed ``--bind``): listen there from now on.
+
+        kamailio is ended and, after the first backoff, started on the new address;
+        baresip's registration carries the new contact from its next REGISTER on."""
+        if not host or host == self.public_host:
+            return
+        log.info("SIP edge: the phone's address is now %s (was %s); restarting the edge",
+                 host, self.public_host)
+        self.public_host = host
+        if self.process is not None:
+            self.process.kill()             # the supervisor starts it again, configured anew
+
     async def _supervise(self) -> None:
         loop = asyncio.get_running_loop()
         t = self.timing
@@ -209,10 +214,10 @@ class SipEdge:
         settings = self._settings()
         text = self.config(module_dir).render()
         await asyncio.to_thread(self._write, text)
+        shm, pkg = (int(settings.get(f"deskphone.sip_edge.{k}_mb", d))  # type: ignore[arg-type]
+                    for k, d in (("shm", 8), ("pkg", 2)))
         argv = command_line(str(self.config_file), str(self.runtime_dir / "kamailio.pid"),
-                            str(self.runtime_dir),
-                            shm_mb=int(settings.get("deskphone.sip_edge.shm_mb", 8)),  # type: ignore[arg-type]
-                            pkg_mb=int(settings.get("deskphone.sip_edge.pkg_mb", 2)))  # type: ignore[arg-type]
+                            str(self.runtime_dir), shm_mb=shm, pkg_mb=pkg)
         argv[0] = shutil.which(self.binary) or self.binary
         self.process = _EdgeProcess(argv, self.runtime_dir)
         spawned = time.monotonic()

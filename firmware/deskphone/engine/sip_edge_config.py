@@ -84,6 +84,9 @@ class EdgeConfig:
         pub = _hostport(self.public_host, self.public_port)
         phone = f"127.0.0.1:{self.phone_port}"
         events = "|".join(PHONE_EVENTS)
+        # baresip's loopback Contact becomes the edge's public one on the way out.
+        loop_re = f"@127\\.0\\.0\\.1:{self.phone_port}([;>])"
+        out_contact = f'subst_hf("Contact", "/{loop_re}/@{pub}\\1/", "a");'
         protos = ("udp", "tcp") if self.tcp else ("udp",)
         lines = [
             "#!KAMAILIO",
@@ -156,7 +159,7 @@ class EdgeConfig:
             "    if (!is_method(\"ACK\")) { t_check_trans(); }",
             "    loose_route();",
             '    if (!has_totag() && is_method("INVITE|SUBSCRIBE|REFER")) { record_route(); }',
-            f'    subst_hf("Contact", "/@127\\.0\\.0\\.1:{self.phone_port}([;>])/@{pub}\\1/", "a");',
+            f"    {out_contact}",
         ]
         for route in self.outbound:
             lines.append(f'    if (!has_totag() && $(hdr(Route)) == $null && $fU == "{route.user}"'
@@ -173,7 +176,7 @@ class EdgeConfig:
             "}",
             "",
             "onreply_route[FROM_PHONE_REPLY] {",
-            f'    subst_hf("Contact", "/@127\\.0\\.0\\.1:{self.phone_port}([;>])/@{pub}\\1/", "a");',
+            f"    {out_contact}",
             "}",
             "",
             "onreply_route[TO_PHONE_REPLY] {",
