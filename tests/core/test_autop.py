@@ -146,3 +146,17 @@ def test_time_zone_is_the_phones():
     delay = next_weekly(WEDNESDAY_1AM - 3600, {**WEEKLY, "static.auto_provision.weekly.begin_time":
                                                "02:00"}, "000000000000")
     assert delay == 3600
+
+
+def test_a_changed_schedule_is_set_again_and_other_changes_leave_it():
+    phone, _ = start(**{"static.auto_provision.repeat.enable": True,
+                        "static.auto_provision.repeat.minutes": 60})
+    later = WEDNESDAY_1AM + 600
+    out = phone.handle(ins.SettingsChanged({**phone.settings, "features.dnd.enable": True}), later)
+    assert timers(out) == {}                                 # the count runs on
+    out = phone.handle(ins.SettingsChanged({**phone.settings,
+                                            "static.auto_provision.repeat.minutes": 5}), later)
+    assert timers(out) == {REPEAT_TIMER: 300.0}
+    out = phone.handle(ins.SettingsChanged({**phone.settings,
+                                            "static.auto_provision.repeat.enable": False}), later)
+    assert fx.CancelTimer(REPEAT_TIMER) in out

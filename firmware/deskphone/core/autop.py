@@ -13,8 +13,8 @@
     spread the same way and the same each week.
 
 Timers are effects: the core decides when, the runtime's timer fires, the adapter
-(net/provisioning.py) fetches. The schedule is set at start and after every run
-(a run may have changed the keys).
+(net/provisioning.py) fetches. The schedule is set at start, after every run and
+when its keys change.
 """
 
 from __future__ import annotations
@@ -81,6 +81,21 @@ def schedule(step: Step) -> None:
         step.cancel_timer(WEEKLY_TIMER)
     else:
         step.timer(WEEKLY_TIMER, delay)
+
+
+SCHEDULE_KEYS = tuple(f"static.auto_provision.{k}" for k in (
+    "repeat.enable", "repeat.minutes", "weekly.enable", "weekly.begin_time", "weekly.end_time",
+    "weekly.dayofweek"))
+
+
+def settings_changed(step: Step, old: Mapping[str, object]) -> None:
+    """New settings (web page, console, provisioning): a changed schedule is set again.
+
+    Only then: a repeat count is not restarted by every unrelated change.
+    """
+    new = step.state.settings
+    if any(old.get(k) != new.get(k) for k in SCHEDULE_KEYS):
+        schedule(step)
 
 
 def repeat_due(step: Step) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from . import autop, sound_model
 from . import effects as fx
 from . import inputs as ins
-from . import sound_model
 from .accounts import enabled_accounts
 from .features import BY_NAME, CALL_WAITING, DND, FORWARDS, NO_ANSWER_TIMEOUT_KEY, Feature
 from .features import switched
@@ -73,6 +73,7 @@ def on_settings_changed(step: Step, inp: ins.SettingsChanged) -> None:
     for event in switched(old, state.settings):
         step.emit(event)
     _register_changed_accounts(step, old, state.settings)
+    autop.settings_changed(step, old)
 
 
 def _register_changed_accounts(step: Step, old: Mapping[str, object],
