@@ -12,7 +12,7 @@ import yarl
 
 from deskphone.net.provisioning import PROVISIONED, check_files, install_set, server_and_auth
 from support.phone import start_phone
-from support.prov_server import ProvServer, autop, provisioned
+from support.prov_server import ProvServer, autop, provisioned, server_config
 from support.waiting import until
 
 MAC = "001565abcdef"          # the test board's
@@ -30,10 +30,8 @@ def closed_port() -> int:
 async def test_good_files_with_basic_auth_are_applied_and_fire_autop_finish(tmp_path, receiver):
     files = {"y000000000000.cfg": GOOD_COMMON, f"{MAC}.cfg": GOOD_MAC}
     async with ProvServer(files, auth=(USER, PASSWORD)) as server:
-        phone = await start_phone(tmp_path, receiver.base, extra=(
-            f"static.auto_provision.server.url = {server.url}\n"
-            f"static.auto_provision.user_name = {USER}\n"
-            f"static.auto_provision.password = {PASSWORD}\n"))
+        extra = server_config(server.url, USER, PASSWORD, yealink_names=False)
+        phone = await start_phone(tmp_path, receiver.base, extra=extra)
         try:
             await receiver.wait("setup_completed")
             assert phone.settings["features.dnd.enable"] is False
@@ -140,10 +138,8 @@ async def test_bad_values_and_unknown_keys_are_reported_and_the_rest_applied(tmp
 
 async def test_an_unreachable_server_changes_nothing(tmp_path, receiver):
     port = closed_port()
-    phone = await start_phone(tmp_path, receiver.base, extra=(
-        f"static.auto_provision.server.url = http://127.0.0.1:{port}/prov/\n"
-        f"static.auto_provision.user_name = {USER}\n"
-        f"static.auto_provision.password = {PASSWORD}\n"))
+    extra = server_config(f"http://127.0.0.1:{port}/prov/", USER, PASSWORD, yealink_names=False)
+    phone = await start_phone(tmp_path, receiver.base, extra=extra)
     try:
         before = dict(phone.settings)
         result = await autop(phone, receiver, expect_finish=False)
@@ -158,10 +154,8 @@ async def test_an_unreachable_server_changes_nothing(tmp_path, receiver):
 
 async def test_wrong_credentials_are_named_not_shown(tmp_path, receiver):
     async with ProvServer({"y000000000000.cfg": GOOD_COMMON}, auth=(USER, PASSWORD)) as server:
-        phone = await start_phone(tmp_path, receiver.base, extra=(
-            f"static.auto_provision.server.url = {server.url}\n"
-            f"static.auto_provision.user_name = {USER}\n"
-            "static.auto_provision.password = wrong-password\n"))
+        extra = server_config(server.url, USER, "wrong-password", yealink_names=False)
+        phone = await start_phone(tmp_path, receiver.base, extra=extra)
         try:
             result = await autop(phone, receiver, expect_finish=False)
             assert not result.ok
@@ -195,10 +189,8 @@ async def test_a_redirect_is_not_followed_with_the_credentials(tmp_path, receive
     async with ProvServer({"y000000000000.cfg": GOOD_COMMON}, auth=(USER, PASSWORD)) as server, \
             ProvServer({"y000000000000.cfg": GOOD_COMMON}) as elsewhere:
         server.redirects["y000000000000.cfg"] = elsewhere.url + "y000000000000.cfg"
-        phone = await start_phone(tmp_path, receiver.base, extra=(
-            f"static.auto_provision.server.url = {server.url}\n"
-            f"static.auto_provision.user_name = {USER}\n"
-            f"static.auto_provision.password = {PASSWORD}\n"))
+        extra = server_config(server.url, USER, PASSWORD, yealink_names=False)
+        phone = await start_phone(tmp_path, receiver.base, extra=extra)
         try:
             result = await autop(phone, receiver, expect_finish=False)
             assert "HTTP 302 redirect (not followed" in result.reason

@@ -10,7 +10,7 @@ import logging
 
 from deskphone.net.auth import admin_account
 from support.phone import start_phone
-from support.prov_server import WAZO_UA, ProvServer, autop, provisioned
+from support.prov_server import WAZO_UA, ProvServer, autop, provisioned, server_config
 
 MAC = "001565abcdef"          # the test board's
 UA = "Yealink SIP-T46S 66.86.0.15 00:15:65:ab:cd:ef"
@@ -74,10 +74,8 @@ async def test_fusionpbx_boot_with_includes_and_digest(tmp_path, receiver, caplo
             "y000000000066.cfg": fusionpbx_common(server.url),
             f"{MAC}.cfg": FUSIONPBX_MAC,
         }
-        phone = await start_phone(tmp_path, receiver.base, extra=(
-            f"static.auto_provision.server.url = {server.url}\n"
-            f"static.auto_provision.server.username = {USER}\n"
-            f"static.auto_provision.server.password = {PASSWORD}\n"))
+        extra = server_config(server.url, USER, PASSWORD)
+        phone = await start_phone(tmp_path, receiver.base, extra=extra)
         try:
             result = await autop(phone, receiver, expect_finish=True)
             assert result.ok, result.reason
@@ -108,10 +106,8 @@ async def test_fusionpbx_boot_with_includes_and_digest(tmp_path, receiver, caplo
 async def test_digest_with_a_wrong_password_is_refused_by_name(tmp_path, receiver):
     async with ProvServer({"y000000000000.cfg": "#!version:1.0.0.1\n"}, auth=(USER, PASSWORD),
                           scheme="digest") as server:
-        phone = await start_phone(tmp_path, receiver.base, extra=(
-            f"static.auto_provision.server.url = {server.url}\n"
-            f"static.auto_provision.server.username = {USER}\n"
-            "static.auto_provision.server.password = not-it\n"))
+        extra = server_config(server.url, USER, "not-it")
+        phone = await start_phone(tmp_path, receiver.base, extra=extra)
         try:
             result = await autop(phone, receiver, expect_finish=False)
             assert not result.ok and "HTTP 401" in result.reason
@@ -198,10 +194,8 @@ async def test_an_include_on_another_server_is_not_fetched(tmp_path, receiver):
     async with ProvServer({}, auth=(USER, PASSWORD)) as server, ProvServer({}) as elsewhere:
         server.files = {"y000000000000.boot": "#!version:1.0.0.1\n"
                         f'include:config "{elsewhere.url}x.cfg"\n'}
-        phone = await start_phone(tmp_path, receiver.base, extra=(
-            f"static.auto_provision.server.url = {server.url}\n"
-            f"static.auto_provision.server.username = {USER}\n"
-            f"static.auto_provision.server.password = {PASSWORD}\n"))
+        extra = server_config(server.url, USER, PASSWORD)
+        phone = await start_phone(tmp_path, receiver.base, extra=extra)
         try:
             result = await autop(phone, receiver, expect_finish=False)
             assert "on another server" in result.reason

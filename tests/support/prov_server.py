@@ -135,6 +135,19 @@ class ProvServer:
         return web.Response(body=data, content_type="text/plain")
 
 
+def server_config(url: str, user: str = "", password: str = "", *,
+                  yealink_names: bool = True) -> str:
+    """The .cfg lines pointing a test phone at ``url`` with credentials: Yealink's
+    ``server.username`` / ``.password``, or the phone's first spelling ``user_name``."""
+    lines = [f"static.auto_provision.server.url = {url}"]
+    if user:
+        names = (("server.username", "server.password") if yealink_names
+                 else ("user_name", "password"))
+        lines += [f"static.auto_provision.{names[0]} = {user}",
+                  f"static.auto_provision.{names[1]} = {password}"]
+    return "\n".join(lines) + "\n"
+
+
 def provisioned(app) -> dict[str, str]:
     """The installed set of a test phone: file name -> text (the order file left out)."""
     link = app.state_dir / PROVISIONED
