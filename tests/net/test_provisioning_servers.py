@@ -202,3 +202,21 @@ async def test_an_include_on_another_server_is_not_fetched(tmp_path, receiver):
             assert elsewhere.requests == []
         finally:
             await phone.stop()
+
+
+async def test_a_boot_file_including_more_than_a_run_may_hold_is_refused(tmp_path, receiver):
+    """Each file is capped at 1 MiB, 16 includes at most, and a run's set at 4 MiB in all."""
+    big = "#!version:1.0.0.1\n" + "#" * (1024 * 1024 - 40) + "\n"
+    files = {f"part{n}.cfg": big for n in range(5)}
+    files["y000000000000.boot"] = "#!version:1.0.0.1\n" + "".join(
+        f'include:config "part{n}.cfg"\n' for n in range(5))
+    async with ProvServer(files) as server:
+        phone = await start_phone(tmp_path, receiver.base,
+                                  extra=f"static.auto_provision.server.url = {server.url}\n")
+        try:
+            result = await autop(phone, receiver, expect_finish=False)
+            assert "more than 4096 KiB" in result.reason, result.reason
+            assert provisioned(phone) == {}
+            assert "part4.cfg" not in server.names()         # stopped before the fifth
+        finally:
+            await phone.stop()

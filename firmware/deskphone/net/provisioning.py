@@ -67,6 +67,7 @@ log = logging.getLogger("deskphone.provisioning")
 COMMON = "y000000000000.cfg"
 BOOT = "y000000000000.boot"
 MAX_INCLUDES = 16
+MAX_SET = 4 * 1024 * 1024       # bytes of one run's files together (each is at most MAX_FILE)
 MAX_LOGGED = 20                 # problems logged one by one; the rest as a count
 _SET_PREFIX = ".provisioned-"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -331,7 +332,15 @@ class Provisioner:
                             item, boot)
                 continue
             files[local_name(item, set(files))] = got
+            _bounded(files)
         return files
+
+
+def _bounded(files: dict[str, bytes]) -> None:
+    total = sum(map(len, files.values()))
+    if total > MAX_SET:
+        raise ProvisioningError(f"the files of one run come to {total // 1024} KiB, more than "
+                                f"{MAX_SET // 1024} KiB")
 
 
 def _some(items: list[str]) -> str:
