@@ -14,7 +14,7 @@ TEST_DEBS := openssl baresip-core kamailio sip-tester chromium systemd iproute2 
 # source against the kernel's input headers; pyalsaaudio (sound) against ALSA's.
 NATIVE_DEBS := gcc libc6-dev linux-libc-dev python3-dev libasound2-dev
 
-.PHONY: venv sim test bench fuzz debs-build debs-native debs-test clean vm-debs vm-image vm-test vm-image-arm64 vm-test-arm64
+.PHONY: venv sim test bench soak fuzz debs-build debs-native debs-test clean vm-debs vm-image vm-test vm-image-arm64 vm-test-arm64
 
 define ensure_debs
 	@missing=""; for p in $(1); do \
@@ -60,6 +60,12 @@ test: venv debs-test
 # Benchmarks (tests/bench/bench_*.py): figures to read, not timed tests (about 4 minutes).
 bench: venv
 	@for f in tests/bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# The daemon under mixed traffic (calls, keys, Action URLs, untrusted floods, slow clients) for
+# SOAK_SECONDS (default 30 minutes), with figures (tests/soak/soak.py; README "Security").
+SOAK_SECONDS ?= 1800
+soak: venv
+	SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python tests/soak/soak.py
 
 # Long fuzzing of the network parsers (tests/fuzz/fuzz_parsers.py), FUZZ_SECONDS per target.
 # atheris (coverage-guided) where it has a wheel, else Hypothesis for the same time.

@@ -65,3 +65,16 @@ async def test_the_sim_websocket_refuses_another_sites_page(phone):
         async with session.ws_connect(url, origin=f"http://127.0.0.1:{phone.http.port}") as ws:
             first = await ws.receive_json(timeout=5)
             assert "screen" in first or first.get("type") != "error"
+
+
+async def test_the_sim_websocket_outlives_the_request_timeout(phone, receiver):
+    """Found by make soak: the request timeout (against slow bodies) cut /sim's WebSocket."""
+    phone.http.guard.request_timeout = 0.3
+    url = f"http://127.0.0.1:{phone.http.port}/sim/ws"
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(url) as ws:
+            await ws.receive_json(timeout=5)
+            await asyncio.sleep(1.0)
+            await ws.send_str('{"key": "VOLUME_UP"}')
+            await ws.receive_json(timeout=5)          # the state pushed after the key
+            assert not ws.closed

@@ -48,8 +48,10 @@ class HttpServer:
         """A request is busy (no idle timeout) while it runs, and runs at most so long."""
         transport = request.transport
         self.guard.begin(transport)
+        # A WebSocket (/sim) lives as long as its page: its heartbeat, not this timeout, ends it.
+        upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
         try:
-            async with asyncio.timeout(self.guard.request_timeout):
+            async with asyncio.timeout(None if upgrade else self.guard.request_timeout):
                 return await handler(request)
         except TimeoutError:
             self.guard.stats["request timeout"] += 1

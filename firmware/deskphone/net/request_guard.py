@@ -11,8 +11,8 @@
    ``Sec-Fetch-Site: cross-site`` / ``same-site`` or (a browser without
    Sec-Fetch-*) an ``Origin`` that is not this phone (``null`` included).
    Such a request gets 403 on every path (the servlet, the pages, the
-   screenshot, ``/sim``), unless ``deskphone.http_allow_cross_site = 1``. A PBX or a script sends neither
-   header, and passes.
+   screenshot, ``/sim``), unless ``deskphone.http_allow_cross_site = 1``.
+   A PBX or a script sends neither header, and passes.
 3. **Trust before the body**: a POST to a servlet path from a source that is
    not on ``features.action_uri_limit_ip`` (or with Action URI off) gets 403
    and the connection is closed before a byte of its body is read, so an
