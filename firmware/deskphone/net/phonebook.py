@@ -92,8 +92,9 @@ class Phonebooks:
         contacts, problems = await asyncio.to_thread(read_directory, self.config_dir)
         for problem in problems[:5]:
             log.warning("directory: %s", problem)
+        if contacts or self.local:          # no file and nothing before: nothing to tell
+            self.host.post(DirectoryLoaded(LOCAL, contacts))  # type: ignore[arg-type]
         self.local = contacts
-        self.host.post(DirectoryLoaded(LOCAL, contacts))  # type: ignore[arg-type]
 
     async def save_local(self, contacts: tuple[Contact, ...]) -> None:
         await asyncio.to_thread(write_directory, self.config_dir, contacts[:MAX_CONTACTS])
