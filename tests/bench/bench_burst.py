@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
-from common import QUIET, World, figure, header, percentile, rss_mb, run, write_phone
+from common import World, figure, header, percentile, rss_mb, run, write_phone
 
 EVENTS = 500
 SPREAD = 1.0               # seconds over which the events are fired
@@ -107,7 +107,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         board = write_phone(tmp, {"hold": world.base + "/hold?n=$call_id"},
-                            QUIET + f"deskphone.action_url.max_in_flight = {WINDOW}\n"
+                            f"deskphone.action_url.max_in_flight = {WINDOW}\n"
                             "deskphone.action_url.timeout = 30\n")
         app = PhoneApp(load_board(board), tmp / "config", tmp / "state", bind="127.0.0.1",
                        http_port=0, https_port=0, sip_notify_port=0)

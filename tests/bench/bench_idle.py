@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import (QUIET, BareServer, PhoneProcess, World, cpu_seconds, figure, header, rss_mb,
+from common import (BareServer, PhoneProcess, World, cpu_seconds, figure, header, rss_mb,
                     run, write_phone)
 
 IDLE = 60.0
@@ -32,7 +32,7 @@ async def main() -> None:
         tmp = Path(d)
         board = write_phone(tmp, {"dnd_on": world.base + "/dnd_on",
                                   "dnd_off": world.base + "/dnd_off"},
-                            QUIET + "features.action_uri_limit_ip = 127.0.0.1\n"
+                            "features.action_uri_limit_ip = 127.0.0.1\n"
                             "features.show_action_uri_option = 0\n")
         phone = PhoneProcess(tmp, board).start()
         bare = BareServer().start()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from common import QUIET, BareServer, PhoneProcess, World, figure, header, run, write_phone
+from common import BareServer, PhoneProcess, World, figure, header, run, write_phone
 
 CONNS = 50
 SECONDS = 10.0
@@ -38,7 +38,7 @@ async def main() -> None:
     phones, bases = [], []
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        board = write_phone(tmp, {}, QUIET + "features.action_uri_limit_ip = 127.0.0.1\n"
+        board = write_phone(tmp, {}, "features.action_uri_limit_ip = 127.0.0.1\n"
                             "features.show_action_uri_option = 0\n")
         phone = PhoneProcess(tmp, board).start()
         try:

@@ -137,7 +137,7 @@ async def connect(port: int, source: str | None = None) -> HttpConn:
 
 
 def get(path: str) -> bytes:
-    return f"GET {path} HTTP/1.1\r\nHost: phone\r\n\r\n".encode()
+    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
 
 
 def percentiles(values: list[float]) -> dict:
