@@ -1,4 +1,4 @@
-"""The call log, History, RD and the directory in the pure core: inputs in, state and effects out."""
+"""The call log, History, RD and the directory in the pure core: inputs in, state and effects."""
 
 from __future__ import annotations
 

@@ -38,8 +38,9 @@ OBJECTS = {
 <MenuItem><Prompt>Billing</Prompt><URI>Dial:7003</URI></MenuItem>
 <MenuItem><Prompt>Logout</Prompt><URI>http://127.0.0.1:1/out.xml</URI></MenuItem>
 </YealinkIPPhoneTextMenu>"""),
-    "status": ("idle", """<?xml version='1.0' encoding='ISO-8859-1' ?><YealinkIPPhoneStatus Beep="no"
- Timeout="15" SessionID="park"><Message Size="double">Lot 1: Alice 0:01:05</Message>
+    "status": ("idle", """<?xml version='1.0' encoding='ISO-8859-1' ?>
+<YealinkIPPhoneStatus Beep="no" Timeout="15" SessionID="park">
+<Message Size="double">Lot 1: Alice 0:01:05</Message>
 <Message Size="double">Lot 2: Empty</Message></YealinkIPPhoneStatus>"""),
 }
 
@@ -79,7 +80,8 @@ async def test_execute_dial_notified_to_the_contact_reaches_alice(lab, tmp_path,
         mark = alice.mark()
         status, out = await notify_contact(
             lab, contact, "Yealink-xml",
-            '<YealinkIPPhoneExecute Beep="no"><ExecuteItem URI="Dial:201"/></YealinkIPPhoneExecute>',
+            '<YealinkIPPhoneExecute Beep="no"><ExecuteItem URI="Dial:201"/>'
+            '</YealinkIPPhoneExecute>',
             ctype="application/xml")
         assert status == 200, out
         ring = await alice.wait("CALL_INCOMING", after=mark)
