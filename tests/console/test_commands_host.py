@@ -45,7 +45,9 @@ async def test_hook_on_a_real_board_tells_the_phone_the_switch_moved(tmp_path):
     commands = Commands(host)           # type: ignore[arg-type]
     assert await commands.execute("hook off") == ""
     assert await commands.execute("hook on") == ""
-    assert host.posted == [ins.HookChanged(True), ins.HookChanged(False)]
+    # A command, like a remote OFFHOOK/ONHOOK key: a press, not a bouncing contact.
+    assert host.posted == [ins.HookChanged(True, remote=True),
+                           ins.HookChanged(False, remote=True)]
 
 
 async def test_hook_on_the_simulated_board_moves_the_twin(tmp_path):
