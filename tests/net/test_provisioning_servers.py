@@ -117,8 +117,8 @@ async def test_digest_with_a_wrong_password_is_refused_by_name(tmp_path, receive
 
 
 async def test_wazo_serves_only_a_user_agent_its_plugin_matches(tmp_path, receiver):
-    """wazo-provd-plugins, plugins/yealink/common/common.py: BaseYealinkHTTPDeviceInfoExtractor
-    reads model, firmware and MAC from the User-Agent with _UA_REGEX; a device it cannot
+    """wazo-provd-plugins, the Yealink plugins' common.py: BaseYealinkHTTPDeviceInfoExtractor
+    reads model, firmware and MAC from the User-Agent with _UA_REGEX_LIST; a device it cannot
     identify gets nothing (404). The plugin serves y000000000000.cfg, the model's common
     file (y000000000066.cfg for a T46S, COMMON_FILES of the v86 plugin) and <mac>.cfg."""
     files = {"y000000000000.cfg": "#!version:1.0.0.1\nforward.busy.target = 400\n",

@@ -4,8 +4,9 @@
     FusionPBX's app/provision/index.php challenges (``Digest realm=..., qop="auth",
     nonce=<uniqid>, opaque=<md5(realm)>``), checked with RFC 7616's MD5 formula;
   * ``user_agent``: a regex the User-Agent must match, or the server answers 404 as
-    wazo-provd does for a device it cannot identify (its Yealink plugin's
-    ``_UA_REGEX``, ``^[yY]ealink\\s+SIP-(\\w+)\\s+([\\d.]+)\\s+([\\da-fA-F:]{17})$``);
+    wazo-provd does for a device it cannot identify (the first entry of its Yealink
+    plugins' ``BaseYealinkHTTPDeviceInfoExtractor._UA_REGEX_LIST``,
+    ``^[yY]ealink\\s+SIP-(\\w+)\\s+([\\d.]+)\\s+([\\da-fA-F:]{17})$``);
   * ``split``: name -> seconds; that file is sent in two writes that far apart, with
     its Content-Length (issue 15, item 2);
   * ``short``: names sent with a Content-Length larger than the body, then closed.
