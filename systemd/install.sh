@@ -5,7 +5,7 @@
 #
 # What it does, each step only when something is missing or different (running
 # it twice changes nothing):
-#   * apt-get installs baresip-core, python3-venv, the build tools python-evdev
+#   * apt-get installs baresip-core, kamailio (the SIP edge), python3-venv, the build tools python-evdev
 #     needs, and python3-lgpio where the archive has it;
 #   * creates the venv /opt/deskphone/venv (--system-site-packages, so the
 #     Debian lgpio is used) and installs this source tree with the `pi` extra;
@@ -34,7 +34,7 @@ UNIT=/etc/systemd/system/deskphone.service
 SYSUSERS=/etc/sysusers.d/deskphone.conf
 MODULES=/etc/modules-load.d/deskphone.conf
 SERVICE_USER=deskphone
-DEBS="baresip-core python3-venv python3-dev gcc libc6-dev libasound2-dev"
+DEBS="baresip-core kamailio python3-venv python3-dev gcc libc6-dev libasound2-dev"
 CHANGED=0
 RESTART=0
 REBOOT=0

@@ -176,3 +176,28 @@ async def test_the_edge_off_baresip_holds_the_port_and_answers_notifies_itself(
         assert app.sip_notify.stats["200"] == 0
     finally:
         await stop_and_check(app)
+
+
+async def test_a_tcp_account_registers_through_the_edge_and_hears_notifies(lab, tmp_path,
+                                                                           receiver):
+    """A TCP account: baresip -> edge -> registrar over TCP; the contact says transport=tcp
+    and the registrar's NOTIFY comes back over TCP to the edge, then to the listener."""
+    from support.sip_lab import SipLab, start_tcp_registrar
+    registrar = start_tcp_registrar(tmp_path / "tcp-registrar")
+    tcp_lab = SipLab(tmp_path, registrar)
+    try:
+        user = tcp_lab.next_user()
+        app = await start_sip_phone(tmp_path / "phone", receiver.base, tcp_lab, user,
+                                    extra=TRUSTED + "account.1.sip_server.1.transport_type = 1\n")
+        try:
+            await receiver.wait("registered", timeout=15)
+            contacts = await registered_contacts(tcp_lab, user)
+            port = app.settings["sip.listen_port"]
+            assert len(contacts) == 1 and f"@127.0.0.1:{port};transport=tcp" in contacts[0]
+            status, out = await notify_contact(tcp_lab, contacts[0], "ACTION-URI", "key=DNDOn")
+            assert status == 200, out
+            await receiver.wait("dnd_on")
+        finally:
+            await stop_and_check(app)
+    finally:
+        registrar.stop()

@@ -468,3 +468,21 @@ async def notify_contact(lab: SipLab, contact: str, event: str, body: str = "",
     m = re.search(r"code:\s*(\d{3})", out)
     assert m, out
     return int(m.group(1)), out
+
+
+def start_tcp_registrar(workdir: Path) -> Kamailio:
+    """The lab's registrar listening on TCP as well as UDP (same port), for TCP accounts."""
+    k = Kamailio(workdir)
+    k.start()
+    # Started once on UDP to take a free port; written again with TCP on it and restarted.
+    k.stop()
+    text = (k.workdir / "kamailio.cfg").read_text().replace("disable_tcp=yes", "disable_tcp=no")
+    text = text.replace(f"listen=udp:127.0.0.1:{k.port}",
+                        f"listen=udp:127.0.0.1:{k.port}\nlisten=tcp:127.0.0.1:{k.port}")
+    assert "disable_tcp=no" in text and f"listen=tcp:127.0.0.1:{k.port}" in text
+    (k.workdir / "kamailio.cfg").write_text(text)
+    k.proc = start_group(["kamailio", "-f", str(k.workdir / "kamailio.cfg"),
+                          "-P", str(k.workdir / "kamailio.pid"), "-w", str(k.workdir), "-E",
+                          "-DD"], k.workdir / "kamailio.log", k.workdir)
+    k._wait_ready()
+    return k

@@ -132,7 +132,7 @@ def test_install_into_a_root_tree(target):
     assert "do_serial_cons 1" in out                  # ...but the login console is pointed out
 
     # What only the real system can do is said, not done.
-    assert "would run: apt-get install baresip-core python3-venv" in out
+    assert "would run: apt-get install baresip-core kamailio python3-venv" in out
     assert "python3-lgpio" in out
     assert "would run: python3 -m venv --system-site-packages /opt/deskphone/venv" in out
     assert f"would run: /opt/deskphone/venv/bin/pip install '{ROOT}[pi]'" in out
