@@ -201,3 +201,25 @@ async def test_a_tcp_account_registers_through_the_edge_and_hears_notifies(lab, 
             await stop_and_check(app)
     finally:
         registrar.stop()
+
+
+async def test_a_strangers_flood_through_the_edge_spends_its_own_allowance_only(lab, phone,
+                                                                               receiver):
+    """The listener limits each real source (20 at once): a stranger's 150 NOTIFYs through
+    the edge use up 127.0.0.5's allowance, not the registrar's (both reach the listener
+    from the edge's one socket)."""
+    port = phone.settings["sip.listen_port"]
+    stranger = await SipPeer.open("127.0.0.5")
+    try:
+        for _ in range(150):
+            stranger.send(notify(port, "key=DNDOn", via_host="127.0.0.5",
+                                 via_port=stranger.port), port)
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.3)
+    finally:
+        stranger.close()
+    assert phone.sip_notify.stats["rate limited"] >= 100
+    status, out = await notify_contact(lab, await contact_of(lab, phone), "ACTION-URI",
+                                       "key=DNDOn")
+    assert status == 200, out
+    await receiver.wait("dnd_on")
