@@ -2,10 +2,14 @@
 
 - It runs in a session (and so a process group) of its own, so stopping it
   signals the whole group: nothing it might start survives it.
-- Where util-linux's ``setpriv`` exists (Debian, Raspberry Pi OS), baresip is
-  started through ``setpriv --pdeathsig KILL``: the kernel kills it when the
+- baresip (and kamailio, the same way) is started through a tiny exec
+  wrapper (``PDEATHSIG_EXEC``, this Python without site) that sets
+  ``PR_SET_PDEATHSIG`` to SIGKILL and execs it: the kernel kills it when the
   daemon dies, even by SIGKILL, with no ``preexec_fn`` (unsafe in a process
-  with threads). ``setpriv`` execs baresip, so the pid is baresip's own.
+  with threads); the pid is the child's own. Not ``setpriv --pdeathsig``: it
+  always calls capset(2), which the unit's ``SystemCallFilter=~@privileged``
+  refuses, so under the installed service baresip never started
+  (tests/vm/test_baresip.py).
 - ``terminate`` sends SIGTERM (baresip unregisters its accounts on the way
   out), then SIGKILL after a timeout; a cancelled ``terminate`` still kills.
 - Its output (log lines; no console module is loaded) is read by a task, kept
@@ -19,13 +23,23 @@ import collections
 import logging
 import os
 import re
-import shutil
 import signal
+import sys
 from pathlib import Path
 
 log = logging.getLogger("deskphone.engine.baresip")
 
 OUTPUT_LINES = 40
+# argv: [daemon pid, program, args...]. prctl(PR_SET_PDEATHSIG, SIGKILL), then exec; a daemon
+# that died before the prctl took effect (we were re-parented) means: do not start at all.
+PDEATHSIG_EXEC = (
+    "import ctypes, os, signal, sys\n"
+    "if ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0) != 0:\n"
+    "    sys.exit('prctl(PR_SET_PDEATHSIG): ' + os.strerror(ctypes.get_errno()))\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    sys.exit(0)\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")       # baresip colours its warnings
 
 
@@ -51,10 +65,8 @@ class BaresipProcess:
         return [self.binary, "-f", str(self.config_dir)]
 
     async def start(self) -> None:
-        argv = self.command()
-        setpriv = shutil.which("setpriv")
-        if setpriv:
-            argv = [setpriv, "--pdeathsig", "KILL", "--", *argv]
+        argv = [sys.executable, "-I", "-S", "-c", PDEATHSIG_EXEC, str(os.getpid()),
+                *self.command()]
         self.output.clear()
         self.proc = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
