@@ -31,7 +31,9 @@ PACKAGES=(
     systemd systemd-sysv udev dbus kmod "$KERNEL_PKG" initramfs-tools
     openssh-server iproute2 procps less ca-certificates
     python3 python3-venv python3-dev gcc libc6-dev libasound2-dev make
-    baresip-core alsa-utils
+    baresip-core kamailio alsa-utils
+    # gpio-sim, built out of tree at image build time (see tests/vm/modules/gpio-sim).
+    linux-headers-$ARCH linux-source-6.1 xz-utils
 )
 [ -n "${VM_EXTRA_PACKAGES:-}" ] && PACKAGES+=(${VM_EXTRA_PACKAGES})
 
@@ -86,6 +88,7 @@ nice -n 10 mmdebstrap --quiet --variant=apt --architectures="$ARCH" \
 done_step debootstrap "$ROOT"
 
 step "configure: network, ssh, pip, fstab"
+KVER=$(ls "$ROOT"/boot | sed -n 's/^vmlinuz-//p' | sort -V | tail -n 1)
 echo deskphone-vm > "$ROOT/etc/hostname"
 printf '127.0.0.1 localhost\n127.0.1.1 deskphone-vm\n' > "$ROOT/etc/hosts"
 printf '/dev/vda / ext4 rw,errors=remount-ro 0 1\n' > "$ROOT/etc/fstab"
@@ -106,6 +109,8 @@ mkdir -p "$ROOT/etc/systemd/system/systemd-networkd-wait-online.service.d"
 printf '[Service]\nExecStart=\nExecStart=/lib/systemd/systemd-networkd-wait-online --any --operational-state=degraded --timeout=20\n' \
     > "$ROOT/etc/systemd/system/systemd-networkd-wait-online.service.d/vm.conf"
 systemctl --root="$ROOT" enable systemd-networkd.service ssh.service >/dev/null 2>&1
+# kamailio is there for the phone's SIP edge; its own Debian service stays off.
+systemctl --root="$ROOT" disable kamailio.service >/dev/null 2>&1 || true
 install -d -m 0700 "$ROOT/root/.ssh"
 install -m 0600 "$KEY.pub" "$ROOT/root/.ssh/authorized_keys"
 cat > "$ROOT/etc/ssh/sshd_config.d/vm.conf" <<'EOF'
@@ -121,9 +126,27 @@ mkdir -p "$ROOT/var/log/journal"
 # VM-only: the ALSA loopback card stands in for the Pi's USB sound card (the tests record
 # the phone's tones on its far side); i2c-stub is loaded by the display test itself.
 printf 'snd-aloop\n' > "$ROOT/etc/modules-load.d/deskphone-vm-lab.conf"
+# gpio-sim: built here in the image's chroot against its own kernel's headers, installed as
+# an extra module; the kernel source tarball is removed again (140 MB).
+step_start=$(date +%s.%N)
+MOD=$ROOT/usr/src/deskphone-vm-gpio-sim
+rm -rf "$MOD" && mkdir -p "$MOD" && cp "$SRC/tests/vm/modules/gpio-sim/Makefile" "$MOD/"
+tar -xf "$ROOT"/usr/src/linux-source-6.1.tar.xz -C "$MOD" --strip-components=1 \
+    linux-source-6.1/drivers/gpio/gpio-sim.c linux-source-6.1/drivers/gpio/gpiolib.h \
+    linux-source-6.1/kernel/irq/irq_sim.c
+sed -i 's/handle_simple_irq(irq_to_desc(irqnum));/generic_handle_irq(irqnum);/' \
+    "$MOD/kernel/irq/irq_sim.c"
+chroot "$ROOT" make -s -C "/usr/src/linux-headers-$KVER" M=/usr/src/deskphone-vm-gpio-sim modules
+install -D -m 0644 "$MOD/gpio-sim.ko" "$ROOT/lib/modules/$KVER/extra/gpio-sim.ko"
+chroot "$ROOT" depmod "$KVER"
+rm -f "$ROOT"/usr/src/linux-source-6.1.tar.xz
+# As Raspberry Pi OS does (Debian leaves /dev/gpiochip* to root): group gpio.
+printf 'SUBSYSTEM=="gpio", KERNEL=="gpiochip*", GROUP="gpio", MODE="0660"\n' \
+    > "$ROOT/etc/udev/rules.d/60-deskphone-vm-gpio.rules"
+done_step gpio-sim "$ROOT/lib/modules/$KVER/extra"
+step_start=$(date +%s.%N)
 # A quiet console on ttyS0 (the first UART is the kernel's); getty only where a test asks.
 systemctl --root="$ROOT" mask serial-getty@ttyS0.service >/dev/null 2>&1 || true
-KVER=$(ls "$ROOT"/boot | sed -n 's/^vmlinuz-//p' | sort -V | tail -n 1)
 cp "$ROOT/boot/vmlinuz-$KVER" "$OUT/vmlinuz"
 cp "$ROOT/boot/initrd.img-$KVER" "$OUT/initrd.img"
 echo "$KVER" > "$OUT/kernel-version"

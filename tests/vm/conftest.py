@@ -128,7 +128,9 @@ def phone_cfg(receiver: Receiver, extra: str = "") -> str:
              "account.1.enable = 1", "account.1.user_name = 100", "account.1.auth_name = 100",
              f"account.1.password = {SECRET}", f"account.1.sip_server.1.address = {GATEWAY}",
              "account.1.sip_server.1.port = 5062",
-             "deskphone.log_level = info"]
+             "deskphone.log_level = info",
+             # Action URI from the host: hostfwd connections arrive from the gateway.
+             f"features.action_uri_limit_ip = {GATEWAY}", "features.show_action_uri_option = 0"]
     lines += [f"action_url.{e} = {receiver.url(e)}" for e in EVENTS]
     return "\n".join(lines) + "\n" + extra
 

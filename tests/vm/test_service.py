@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import re
 import time
+import urllib.request
 
 from conftest import SECRET, record
+from vm import GUEST_IP
 
 
 def test_install_sh_installs_and_starts_the_service(installed):
@@ -56,7 +58,6 @@ def test_watchdog_restarts_a_stopped_daemon(installed, receiver):
     assert int(now["NRestarts"]) == int(before["NRestarts"]) + 1
     receiver.wait("setup_completed", since=mark, timeout=180)
     record("amd64.watchdog_restart_s", round(time.monotonic() - start, 1))
-    journal = installed.journal(fmt="cat")
     assert "Watchdog timeout" in installed.vm.out(
         "journalctl -u deskphone --no-pager -o cat | grep -i watchdog")
 
@@ -88,6 +89,47 @@ def test_journal_priorities_and_no_secrets(installed):
     # The SIP password of account 1 is in the config: never in the journal, in any field.
     everything = installed.vm.out("journalctl --no-pager -o verbose -b")
     assert SECRET not in everything
+
+
+def test_reboot_from_the_action_uri_restarts_the_service(installed, receiver):
+    before = installed.show("MainPID", "NRestarts")
+    mark = receiver.mark()
+    start = time.monotonic()
+    # The servlet through QEMU's hostfwd (127.0.0.1 on the host -> the guest's port 80).
+    # Host: the phone's own address, as a client on its network sends it (the phone refuses
+    # other names: DNS rebinding).
+    request = urllib.request.Request(f"http://127.0.0.1:{installed.vm.http_port}/servlet?key=Reboot",
+                                     headers={"Host": GUEST_IP})
+    with urllib.request.urlopen(request, timeout=60) as resp:
+        assert resp.status == 200
+    receiver.wait("setup_completed", since=mark, timeout=180)
+    record("amd64.action_uri_reboot_to_setup_completed_s", round(time.monotonic() - start, 1))
+    after = installed.show("MainPID", "NRestarts", "ActiveState", "ExecMainStatus")
+    assert after["MainPID"] != before["MainPID"] and after["ActiveState"] == "active"
+    # Exit status 75 (RestartForceExitStatus=75): restarted at once, counted as a restart.
+    assert int(after["NRestarts"]) == int(before["NRestarts"]) + 1
+    assert "status=75" in installed.vm.out(
+        "journalctl -u deskphone --no-pager -o cat | grep 'Main process exited' | tail -1")
+
+
+def test_upgrade_keeps_the_config(installed, receiver):
+    """A new source tree (as after `git pull`) and the installer again: the program is
+    reinstalled and restarted, the configuration and the runtime state are kept."""
+    vm = installed.vm
+    keep = "for f in /etc/deskphone/*.cfg /etc/deskphone/board.toml /var/lib/deskphone/*.cfg; " \
+           "do [ -e $f ] && sha256sum $f; done; true"
+    before = vm.out(keep)
+    vm.ssh("echo '# upgraded' >> /opt/deskphone/src/firmware/deskphone/__init__.py")
+    mark = receiver.mark()
+    start = time.monotonic()
+    out = vm.out("/opt/deskphone/src/systemd/install.sh 2>&1", timeout=900)
+    record("amd64.upgrade_install_s", round(time.monotonic() - start, 1))
+    assert "installing deskphone into /opt/deskphone/venv" in out and "restarted deskphone.service" in out, out
+    assert "kept /etc/deskphone/y000000000000.cfg as it is" in out
+    receiver.wait("setup_completed", since=mark, timeout=180)
+    assert vm.out(keep) == before
+    assert "# upgraded" in vm.out(
+        "tail -1 /opt/deskphone/venv/lib/python3.11/site-packages/deskphone/__init__.py")
 
 
 def test_second_install_changes_nothing(installed):
