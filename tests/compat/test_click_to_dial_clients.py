@@ -190,26 +190,26 @@ async def test_detroitwtf_yealink_park_manager(yealink, receiver):
 
 async def test_nethesis_nethcti_server(yealink, receiver):
     """nethesis/nethcti-server, root/etc/e-smith/templates/etc/nethcti/phone_urls.json/10base:
-    by the phone's User-Agent, ``/cgi-bin/cgiServer.exx?number=$NUMBER&outgoing_uri=
-    $ACCOUNT@$SERVER`` (T3x, x.70 firmware), ``/cgi-bin/ConfigManApp.com?...`` (x.70) or
-    ``/servlet?key=number=...``; answer ``key=OK``, hold ``key=F_HOLD``, DTMF
-    ``key=$TONE`` with # sent as POUND (astproxy.js). It relays any status but 200 as an
-    error to the CTI user."""
+    picked by the phone's User-Agent, three templates, each on its own path:
+    ``/cgi-bin/cgiServer.exx`` (T3x, x.70 firmware), ``/cgi-bin/ConfigManApp.com`` (x.70)
+    and ``/servlet`` (the rest), each with call ``?number=$NUMBER&outgoing_uri=
+    $ACCOUNT@$SERVER`` (no key=), answer ``?key=OK``, hold ``?key=F_HOLD`` and DTMF
+    ``?key=$TONE``, nothing encoded, userinfo credentials."""
     app = await yealink()
-    auth = (basic("admin", PASSWORD),)
     for path in ("/cgi-bin/cgiServer.exx", "/cgi-bin/ConfigManApp.com", "/servlet"):
-        query = "number=201&outgoing_uri=100@pbx.test" if path != "/servlet" \
-            else "key=number=201&outgoing_uri=100@pbx.test"
-        answer = await ask(app, f"{path}?{query}", headers=auth)
+        mark = receiver.hits[-1].at
+        answer = await ask(app, f"{path}?number=201&outgoing_uri=100@pbx.test", headers=AUTH)
         assert answer.status == 200, path
-        est = await receiver.wait("call_established", after=receiver.hits[-1].at)
+        est = await receiver.wait("call_established", after=mark)
         for tone in ("5", "POUND"):
-            assert (await ask(app, f"/servlet?key={tone}", headers=auth)).status == 200
-        assert (await ask(app, "/servlet?key=F_HOLD", headers=auth)).status == 200
+            assert (await ask(app, f"{path}?key={tone}", headers=AUTH)).status == 200
+        assert (await ask(app, f"{path}?key=F_HOLD", headers=AUTH)).status == 200
         await receiver.wait("hold", after=est.at)
-        assert (await ask(app, "/servlet?key=CALLEND", headers=auth)).status == 200
+        assert (await ask(app, f"{path}?key=X", headers=AUTH)).status == 200
         await receiver.wait("call_terminated", after=est.at)
-    app.engine.incoming("300", "Caller")
-    ring = await receiver.wait("incoming_call")
-    assert (await ask(app, "/servlet?key=OK", headers=auth)).status == 200
-    await receiver.wait("call_established", after=ring.at)
+        app.engine.incoming("300", "Caller")
+        ring = await receiver.wait("incoming_call", after=est.at)
+        assert (await ask(app, f"{path}?key=OK", headers=AUTH)).status == 200
+        await receiver.wait("call_established", after=ring.at)
+        assert (await ask(app, f"{path}?key=X", headers=AUTH)).status == 200
+        await receiver.wait("call_terminated", after=ring.at)

@@ -46,11 +46,11 @@ async def test_thefreighthero_internal_server(yealink, project_receiver):
 
 
 async def test_buhoy_ded_yealinkadmin_visual_studio(yealink, receiver):
-    """Buhoy-Ded/YealinkAdmin-Visual-Studio, Services/Core/YealinkApiClient.cs
-    QueryDetailedAsync: ``phonecfg=get&accounts=1`` with preemptive Basic over UTF-8 and
-    ``Connection: close``; 401 means unauthorized, 403 "Action URI disabled", 404/400/405
-    "unsupported". Services/Web/YealinkConfigManager.cs RebootAsync: ``key=Reboot`` with a
-    Referer and no credentials first, Basic on a 401; success iff 200."""
+    """Buhoy-Ded/YealinkAdmin-Visual-Studio: Services/Core/YealinkApiClient.cs QueryAsync
+    sends ``phonecfg=get&accounts=1`` with preemptive Basic over UTF-8 and reads 401 as
+    "unauthorized" and 403 as "Action URI disabled" (anything else not 2xx throws);
+    Services/Web/YealinkConfigManager.cs RebootAsync sends ``key=Reboot`` with a Referer
+    and no credentials first, Basic on a 401, and succeeds iff 200."""
     app = await yealink("static.security.user_password = admin:Grüße-42\n" + REQUIRE_AUTH)
     cfg = await send(app.http.port, "/servlet?phonecfg=get&accounts=1",
                      headers=(basic("admin", "Grüße-42"),))
