@@ -224,9 +224,12 @@ class PhoneApp:
     def _make_sip_edge(self) -> SipEdge | None:
         """The SIP edge, unless turned off (deskphone.sip_edge.enable) or a TLS account needs
         the port (the edge carries UDP and TCP): then baresip holds the SIP port itself."""
-        from .engine.sip_edge import SipEdge
+        from .engine.sip_edge import SipEdge, missing
         from .engine.sip_edge_config import uses_tls
         if not self.settings["deskphone.sip_edge.enable"]:
+            return None
+        if missing():
+            log.warning("SIP edge off: %s; baresip holds the SIP port", missing())
             return None
         if uses_tls(self.settings):
             log.warning("SIP edge off: an account uses TLS; NOTIFYs to the registered contact "

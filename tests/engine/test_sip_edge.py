@@ -127,3 +127,16 @@ async def test_moved_to_a_new_address_it_listens_there(edge):
         peer.close()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", edge.test_port))   # ... and has left the old one
+
+
+async def test_without_kamailio_the_start_fails_at_once(tmp_path):
+    e = SipEdge(lambda: {"sip.listen_port": 5060}, tmp_path / "e", public_host="127.0.0.1",
+                notify=lambda: None, timing=FAST, binary="no-such-kamailio")
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    try:
+        assert await e.start() is False
+        assert loop.time() - t0 < 1.0           # no waiting out the readiness timeout
+        assert e.starts == 0
+    finally:
+        await e.stop()

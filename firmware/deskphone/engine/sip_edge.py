@@ -72,6 +72,13 @@ def _free(port: int, kind: int) -> bool:
     return True
 
 
+def missing() -> str | None:
+    """Why the edge cannot run on this machine (kamailio not installed), or None."""
+    if shutil.which(BINARY) is None or find_module_dir() is None:
+        return "kamailio is not installed (Debian: kamailio)"
+    return None
+
+
 def find_module_dir() -> str | None:
     for base in ("/usr/lib/*/kamailio/modules", "/usr/lib/kamailio/modules",
                  "/usr/local/lib*/kamailio/modules"):
@@ -111,6 +118,7 @@ class SipEdge:
         self.process: _EdgeProcess | None = None
         self.starts = 0
         self.up = asyncio.Event()
+        self._tried = asyncio.Event()               # the first start came up, or failed
         self.started_in: float | None = None        # seconds from spawn to ready, last start
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -148,12 +156,12 @@ class SipEdge:
         Supervision goes on either way: a failed start is tried again after a backoff."""
         self._stopping = False
         self._task = asyncio.create_task(self._supervise(), name="sip-edge-supervisor")
-        up = asyncio.create_task(self.up.wait())
+        tried = asyncio.create_task(self._tried.wait())
         try:
-            await asyncio.wait({up, self._task}, timeout=self.timing.ready_timeout + 1.0,
+            await asyncio.wait({tried, self._task}, timeout=self.timing.ready_timeout + 1.0,
                                return_when=asyncio.FIRST_COMPLETED)
         finally:
-            up.cancel()
+            tried.cancel()
         return self.up.is_set()
 
     async def stop(self) -> None:
@@ -202,6 +210,8 @@ class SipEdge:
         except Exception:
             log.exception("starting the SIP edge failed")
             return
+        finally:
+            self._tried.set()
         assert self.process is not None
         status = await self.process.wait()
         self.up.clear()
