@@ -14,7 +14,7 @@ TEST_DEBS := openssl baresip-core kamailio sip-tester chromium systemd iproute2 
 # source against the kernel's input headers; pyalsaaudio (sound) against ALSA's.
 NATIVE_DEBS := gcc libc6-dev linux-libc-dev python3-dev libasound2-dev
 
-.PHONY: venv sim test bench soak fuzz debs-build debs-native debs-test clean vm-debs vm-image vm-test vm-image-arm64 vm-test-arm64
+.PHONY: venv sim test bench soak fuzz debs-build debs-native debs-test debs-test-install clean vm-debs vm-image vm-test vm-image-arm64 vm-test-arm64
 
 define ensure_debs
 	@missing=""; for p in $(1); do \
@@ -38,7 +38,23 @@ endif
 debs-native:
 	$(call ensure_debs,$(NATIVE_DEBS))
 
+# Servers the tests start themselves, on loopback, as they need them. Their packages start a
+# system service at install where systemd runs (kamailio on 5060, tftpd on 69, vsftpd on 21):
+# those this step installs are stopped and disabled again, never left listening on the host.
+SERVICE_DEBS := kamailio tftpd-hpa vsftpd
+
 debs-test:
+	@fresh=""; for p in $(SERVICE_DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || fresh="$$fresh $$p"; \
+	done; \
+	$(MAKE) --no-print-directory debs-test-install || exit 1; \
+	if [ -n "$$fresh" ] && [ -d /run/systemd/system ]; then \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  for p in $$fresh; do $$SUDO systemctl disable --now $$p >/dev/null 2>&1 || true; done; \
+	  echo "Stopped and disabled the services the tests run themselves:$$fresh"; \
+	fi
+
+debs-test-install:
 	$(call ensure_debs,$(TEST_DEBS))
 
 venv: $(STAMP)
