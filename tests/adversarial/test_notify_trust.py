@@ -16,11 +16,18 @@ Asterisk's outbound auth compute it, with qop=auth.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
+import shutil
+import socket
+from pathlib import Path
 
 from notify_listener import listen
+from support.needs import unavailable
 from support.sip_udp import SipPeer, notify
+
+SCENARIO = Path(__file__).with_name("sipp_notify_auth.xml")
 
 ACCOUNT = {"account.1.enable": True, "account.1.user_name": "100",
            "account.1.auth_name": "100", "account.1.password": "pbx-secret",
@@ -94,4 +101,28 @@ async def test_by_default_a_notify_is_challenged_and_only_the_accounts_digest_ac
         assert listener.host.settings["features.dnd.enable"] is True
     finally:
         pbx.close()
+        await listener.stop()
+
+
+async def test_sipp_answers_the_challenge_as_a_pbx_does(tmp_path):
+    """A real client's digest: SIPp (Debian's sip-tester) with ``[authentication]`` after
+    ``<recv response="401" auth="true"/>``, scenario in sipp_notify_auth.xml."""
+    if shutil.which("sipp") is None:
+        unavailable("sipp is not installed (make test installs sip-tester)")
+    listener = await listen(tmp_path, {**ACCOUNT, "features.show_action_uri_option": False,
+                                       "features.action_uri_limit_ip": "127.0.0.1"})
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            local_port = probe.getsockname()[1]
+        proc = await asyncio.create_subprocess_exec(
+            "sipp", f"127.0.0.1:{listener.port}", "-sf", str(SCENARIO), "-m", "1",
+            "-i", "127.0.0.1", "-p", str(local_port), "-t", "u1", "-nostdin",
+            "-timeout", "10", "-timeout_error", cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        out, _ = await asyncio.wait_for(proc.communicate(), 20)
+        assert proc.returncode == 0, out.decode(errors="replace")[-2000:]
+        assert listener.host.settings["features.dnd.enable"] is True
+        assert listener.stats["401"] == 1 and listener.stats["200"] == 1
+    finally:
         await listener.stop()
