@@ -3,7 +3,7 @@
     make bench      (or: .venv/bin/python tests/bench/bench_untrusted_flood.py)
 
 The phone (simulated board, logging at info to a file) runs in this process and
-trusts 127.0.0.1 only. From another process (tests/bench/world.py), 20
+trusts 127.0.0.1 only. From another process (tests/bench/world.py), 16
 connections bound to 127.0.0.2 send ``/servlet?key=DNDOn;OFFHOOK`` 20,000
 times, while a client on 127.0.0.1 presses ``VOLUME_UP`` every 2 ms and times
 each answer. Figures: the trusted client's p99 during the flood against the
@@ -23,7 +23,7 @@ from pathlib import Path
 from common import QUIET, World, figure, header, percentile, run, write_phone
 
 COUNT = 20_000
-CONNS = 20
+CONNS = 16          # the per-source connection limit (net/http_guard.py): more are refused
 UNTRUSTED = "127.0.0.2"
 
 
