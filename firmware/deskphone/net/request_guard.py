@@ -60,23 +60,36 @@ class RequestGuard:
         self.logged = LogLimiter()
         name = socket.gethostname().lower()
         self._names = {name, f"{name}.local"} if name else set()
+        self._cached_for: object = None
+        self._cache: dict[str, set[str]] = {}
 
     def own_names(self, request: web.Request) -> set[str]:
+        """The names this phone answers to on the connection ``request`` came by (cached per
+        local address while the settings stay the same: it is asked on every request)."""
+        transport = request.transport
+        local = transport.get_extra_info("sockname") if transport is not None else None
+        address = str(local[0]) if isinstance(local, (tuple, list)) and local else ""
+        settings = self.host.settings
+        if settings is not self._cached_for:
+            self._cached_for, self._cache = settings, {}
+        names = self._cache.get(address)
+        if names is None:
+            names = self._cache[address] = self._names_for(address, settings)
+        return names
+
+    def _names_for(self, address: str, settings) -> set[str]:
         names = set(self._names)
-        extra = str(self.host.settings.get("deskphone.http_host_names", "") or "")
+        extra = str(settings.get("deskphone.http_host_names", "") or "")
         names |= {n.strip().lower().rstrip(".") for n in extra.split(",") if n.strip()}
         ip = self.host.device.ip
         if ip:
             names.add(ip.lower())
-        transport = request.transport
-        local = transport.get_extra_info("sockname") if transport is not None else None
-        if isinstance(local, (tuple, list)) and local:
-            address = source_id(str(local[0]))
-            if address:
-                names.add(address.lower())
-                names.add(str(local[0]).split("%", 1)[0].lower())
-                if ipaddress.ip_address(address).is_loopback:
-                    names |= {"localhost", "localhost.localdomain"}
+        source = source_id(address) if address else None
+        if source:
+            names.add(source.lower())
+            names.add(address.split("%", 1)[0].lower())
+            if ipaddress.ip_address(source).is_loopback:
+                names |= {"localhost", "localhost.localdomain"}
         return names
 
     @web.middleware
