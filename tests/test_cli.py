@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DESKPHONE = [sys.executable, "-m", "deskphone"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
@@ -133,7 +133,10 @@ def test_every_board_config_in_the_repository_loads():
 
 def test_sim_with_no_terminal_on_stdin_runs_quietly(tmp_path):
     """`make sim < /dev/null` (or under a service manager): nothing to read, no error."""
-    write_config(tmp_path / "config", "http://127.0.0.1:9")
+    # Its own NOTIFY port: the default 5070 may be another phone's on this machine, and that
+    # error line is not what this test is about.
+    write_config(tmp_path / "config", "http://127.0.0.1:9",
+                 f"deskphone.sip_notify_port = {free_port(socket.SOCK_DGRAM)}")
     with open(os.devnull) as devnull:
         proc = subprocess.Popen(
             [*DESKPHONE, "sim", "--board", str(make_board(tmp_path)), "--config-dir",
