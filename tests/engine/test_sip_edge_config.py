@@ -120,6 +120,7 @@ def test_memory_is_capped_on_the_command_line():
     assert argv[:3] == ["kamailio", "-f", "/s/k.cfg"]
     assert argv[argv.index("-m") + 1] == "6" and argv[argv.index("-M") + 1] == "1"
     assert "-DD" in argv and "-E" in argv       # foreground (supervised), log to stderr
+    assert argv[argv.index("-Y") + 1] == "/s"   # runtime files in the state dir (not /var/run)
 
 
 # ------------------------------------------------------ baresip behind the edge
