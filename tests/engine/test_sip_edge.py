@@ -140,3 +140,35 @@ async def test_without_kamailio_the_start_fails_at_once(tmp_path):
         assert e.starts == 0
     finally:
         await e.stop()
+
+
+async def test_as_an_unprivileged_user_it_needs_nothing_outside_its_state_dir(tmp_path):
+    """The service runs as its own user: kamailio starts as nobody from its state dir.
+
+    (Where /var/run/kamailio does not exist, as on the VM image, kamailio without -Y
+    fails to create it; here a root kamailio may have made it already, so the VM lab's
+    tests/vm/test_sip_edge.py is where that is seen.)"""
+    import shutil as _shutil
+    from deskphone.engine.sip_edge_config import EdgeConfig, command_line
+    if os.geteuid() != 0 or _shutil.which("setpriv") is None or find_module_dir() is None:
+        unavailable("needs root and setpriv to start kamailio as nobody")
+    import tempfile
+    from pathlib import Path
+    state = Path(tempfile.mkdtemp(prefix="deskphone-edge-"))   # pytest's tmp is root's only
+    port = free_port_pair()
+    (state / "k.cfg").write_text(EdgeConfig(
+        "127.0.0.1", port, free_port_pair(), free_port_pair(), "127.0.0.1", 9,
+        find_module_dir(), tcp=False).render())
+    os.chown(state, 65534, 65534)
+    argv = command_line(str(state / "k.cfg"), str(state / "k.pid"), str(state))
+    proc = await asyncio.create_subprocess_exec(
+        "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+    try:
+        with pytest.raises(TimeoutError):          # still running after 2 s: it started
+            await asyncio.wait_for(asyncio.shield(proc.wait()), 2.0)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        out, _ = await asyncio.wait_for(proc.communicate(), 5.0)
+        _shutil.rmtree(state, ignore_errors=True)
+    assert b"failed to create runtime dir" not in out, out[-1500:]
