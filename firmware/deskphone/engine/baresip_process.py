@@ -32,10 +32,13 @@ log = logging.getLogger("deskphone.engine.baresip")
 OUTPUT_LINES = 40
 # argv: [daemon pid, program, args...]. prctl(PR_SET_PDEATHSIG, SIGKILL), then exec; a daemon
 # that died before the prctl took effect (we were re-parented) means: do not start at all.
+# The unit's ambient CAP_NET_BIND_SERVICE (ports 80/443 are the daemon's) is cleared first
+# (PR_CAP_AMBIENT_CLEAR_ALL), so the child runs with no capability at all.
 PDEATHSIG_EXEC = (
     "import ctypes, os, signal, sys\n"
-    "if ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0) != 0:\n"
-    "    sys.exit('prctl(PR_SET_PDEATHSIG): ' + os.strerror(ctypes.get_errno()))\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "if libc.prctl(47, 4, 0, 0, 0) != 0 or libc.prctl(1, signal.SIGKILL, 0, 0, 0) != 0:\n"
+    "    sys.exit('prctl: ' + os.strerror(ctypes.get_errno()))\n"
     "if os.getppid() != int(sys.argv[1]):\n"
     "    sys.exit(0)\n"
     "os.execvp(sys.argv[2], sys.argv[2:])\n"
