@@ -14,7 +14,7 @@ TEST_DEBS := openssl baresip-core kamailio sip-tester chromium systemd iproute2 
 # source against the kernel's input headers; pyalsaaudio (sound) against ALSA's.
 NATIVE_DEBS := gcc libc6-dev linux-libc-dev python3-dev libasound2-dev
 
-.PHONY: venv sim test bench soak fuzz debs-build debs-native debs-test debs-test-install clean vm-debs vm-image vm-test vm-image-arm64 vm-test-arm64
+.PHONY: venv sim test bench soak fuzz debs-build debs-native debs-test debs-test-install clean vm-debs vm-image vm-test
 
 define ensure_debs
 	@missing=""; for p in $(1); do \
@@ -96,7 +96,6 @@ fuzz: venv
 # Nothing is kept between runs unless VM_KEEP_IMAGE=1 (then an existing image is reused).
 VM_DIR ?= run/vm
 VM_DEBS := mmdebstrap qemu-system-x86 qemu-utils e2fsprogs openssh-client
-VM_DEBS_ARM64 := qemu-system-arm qemu-user-static binfmt-support arch-test
 VM_PYTEST = DESKPHONE_VM=1 DESKPHONE_VM_WORK=$(VM_DIR)/work-$(1) DESKPHONE_VM_IMAGE=$(VM_DIR)/$(1) \
 	DESKPHONE_VM_ARCH=$(1) $(BIN)/pytest -c tests/vm/pytest.ini tests/vm
 
