@@ -160,7 +160,7 @@ async def test_as_an_unprivileged_user_it_needs_nothing_outside_its_state_dir(tm
         "127.0.0.1", port, free_port_pair(), free_port_pair(), "127.0.0.1", 9,
         find_module_dir(), tcp=False).render())
     os.chown(state, 65534, 65534)
-    argv = command_line(str(state / "k.cfg"), str(state / "k.pid"), str(state))
+    argv = command_line(str(state / "k.cfg"), str(state))
     proc = await asyncio.create_subprocess_exec(
         "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True)

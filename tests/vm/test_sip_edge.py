@@ -23,7 +23,7 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", 0)); s.settimeout(0.05)
 lport = s.getsockname()[1]
 t0 = time.monotonic()
-p = subprocess.Popen(["kamailio", "-f", cfg, "-P", "/tmp/edge/k.pid", "-w", "/tmp/edge", "-DD",
+p = subprocess.Popen(["kamailio", "-f", cfg, "-Y", "/tmp/edge", "-w", "/tmp/edge", "-DD",
                       "-E", "-m", "8", "-M", "2"], stdin=subprocess.DEVNULL,
                      stdout=subprocess.DEVNULL, stderr=open("/tmp/edge/k.log", "w"),
                      start_new_session=True)

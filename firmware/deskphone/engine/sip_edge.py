@@ -226,8 +226,8 @@ class SipEdge:
         await asyncio.to_thread(self._write, text)
         shm, pkg = (int(settings.get(f"deskphone.sip_edge.{k}_mb", d))  # type: ignore[arg-type]
                     for k, d in (("shm", 8), ("pkg", 2)))
-        argv = command_line(str(self.config_file), str(self.runtime_dir / "kamailio.pid"),
-                            str(self.runtime_dir), shm_mb=shm, pkg_mb=pkg)
+        argv = command_line(str(self.config_file), str(self.runtime_dir), shm_mb=shm,
+                            pkg_mb=pkg)
         argv[0] = shutil.which(self.binary) or self.binary
         self.process = _EdgeProcess(argv, self.runtime_dir)
         spawned = time.monotonic()

@@ -224,11 +224,11 @@ def uses_tls(settings: Mapping[str, object]) -> bool:
     return any(acc.transport == 2 for acc in enabled_accounts(settings))
 
 
-def command_line(config_file: str, pid_file: str, workdir: str, *, shm_mb: int = SHM_MB,
+def command_line(config_file: str, workdir: str, *, shm_mb: int = SHM_MB,
                  pkg_mb: int = PKG_MB) -> list[str]:
     """kamailio in the foreground (``-DD``), logging to stderr, with its memory capped;
     its runtime files in ``workdir`` too (``-Y``: the default, /var/run/kamailio, is not
-    the service user's to create)."""
-    return ["kamailio", "-f", config_file, "-P", pid_file, "-w", workdir, "-Y", workdir,
-            "-DD", "-E",
-            "-m", str(shm_mb), "-M", str(pkg_mb)]
+    the service user's to create). No PID file (``-P``): kamailio chowns it, and the
+    unit's ``SystemCallFilter=~@privileged`` refuses chown; the phone knows the pid."""
+    return ["kamailio", "-f", config_file, "-w", workdir, "-Y", workdir,
+            "-DD", "-E", "-m", str(shm_mb), "-M", str(pkg_mb)]
