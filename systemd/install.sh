@@ -124,6 +124,7 @@ NEEDS=$(PYTHONPATH="$SRC/firmware" python3 -m deskphone.config.board_needs "$BOA
 
 if [ -n "$ROOT" ]; then
     say "would run: apt-get install $DEBS python3-lgpio (where available)"
+    say "would run: systemctl disable --now kamailio.service (Debian's own; the phone runs its SIP edge itself)"
 else
     missing=""
     for p in $DEBS; do
@@ -137,6 +138,15 @@ else
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
         CHANGED=1
+        # Debian starts a kamailio of its own on 5060 at install: the phone runs kamailio as
+        # its SIP edge itself (under deskphone.service), so the packaged one must not hold the port.
+        case " $missing " in
+            *" kamailio "*)
+                if [ -d /run/systemd/system ]; then
+                    systemctl disable --now kamailio.service >/dev/null 2>&1 || true
+                    say "disabled Debian's kamailio.service (the phone starts its own SIP edge)"
+                fi ;;
+        esac
     fi
 fi
 

@@ -133,6 +133,8 @@ def test_install_into_a_root_tree(target):
 
     # What only the real system can do is said, not done.
     assert "would run: apt-get install baresip-core kamailio python3-venv" in out
+    # Debian's own kamailio would hold 5060, where the phone's SIP edge listens.
+    assert "would run: systemctl disable --now kamailio.service" in out
     assert "python3-lgpio" in out
     assert "would run: python3 -m venv --system-site-packages /opt/deskphone/venv" in out
     assert f"would run: /opt/deskphone/venv/bin/pip install '{ROOT}[pi]'" in out
