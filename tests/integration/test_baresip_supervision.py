@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import sys
 import time
@@ -16,7 +15,6 @@ from support.sip_calls import T, call_alice
 from support.sip_lab import (BOARD, MAC_FILE, phone_overrides, processes_mentioning,
                              start_sip_phone)
 from support.sip_lab_fixtures import alice, lab, sip_phone, stop_and_check  # noqa: F401
-from support.needs import unavailable
 
 
 def gone(pid: int) -> bool:
@@ -112,10 +110,8 @@ async def test_accounts_file_is_private(sip_phone):
 
 
 async def test_killing_the_daemon_itself_takes_baresip_along(lab, tmp_path, receiver):
-    """SIGKILL gives the daemon no chance to clean up: the kernel does (setpriv --pdeathsig)."""
-    if shutil.which("setpriv") is None:
-        unavailable("no setpriv (util-linux) here: baresip cannot die with a SIGKILLed daemon "
-                    "(twin: test_stop_hangs_up_unregisters_and_leaves_no_process)")
+    """SIGKILL gives the daemon no chance to clean up: the kernel does (the parent-death signal
+    of engine/baresip_process.py's wrappers), for baresip and the SIP edge's kamailio alike."""
     (tmp_path / "board.toml").write_text(BOARD)
     write_config(tmp_path / "config", receiver.base)
     (tmp_path / "config" / MAC_FILE).write_text(phone_overrides(lab, lab.next_user()))
@@ -130,12 +126,15 @@ async def test_killing_the_daemon_itself_takes_baresip_along(lab, tmp_path, rece
         await receiver.wait("registered", timeout=15)
         children = processes_mentioning(str(state / "baresip"))
         assert len(children) == 1
+        # The SIP edge's kamailio and its forked workers go too (they outlived it once).
+        edge = processes_mentioning(str(state / "sip-edge"))
+        assert len(edge) >= 2
         proc.kill()
         await proc.wait()
         async with asyncio.timeout(5):
-            while processes_mentioning(str(state / "baresip")):
+            while processes_mentioning(str(state)):
                 await asyncio.sleep(0.02)
-        assert gone(children[0])
+        assert gone(children[0]) and all(gone(pid) for pid in edge)
     finally:
         if proc.returncode is None:
             proc.kill()

@@ -2,14 +2,16 @@
 
 - It runs in a session (and so a process group) of its own, so stopping it
   signals the whole group: nothing it might start survives it.
-- baresip (and kamailio, the same way) is started through a tiny exec
+- baresip is started through a tiny exec
   wrapper (``PDEATHSIG_EXEC``, this Python without site) that sets
   ``PR_SET_PDEATHSIG`` to SIGKILL and execs it: the kernel kills it when the
   daemon dies, even by SIGKILL, with no ``preexec_fn`` (unsafe in a process
   with threads); the pid is the child's own. Not ``setpriv --pdeathsig``: it
   always calls capset(2), which the unit's ``SystemCallFilter=~@privileged``
   refuses, so under the installed service baresip never started
-  (tests/vm/test_baresip.py).
+  (tests/vm/test_baresip.py). kamailio forks workers, which a fork clears the
+  signal of: it runs under ``GROUP_REAPER_EXEC``, which stays and kills its
+  whole group when the daemon or kamailio goes.
 - ``terminate`` sends SIGTERM (baresip unregisters its accounts on the way
   out), then SIGKILL after a timeout; a cancelled ``terminate`` still kills.
 - Its output (log lines; no console module is loaded) is read by a task, kept
@@ -43,6 +45,25 @@ PDEATHSIG_EXEC = (
     "    sys.exit(0)\n"
     "os.execvp(sys.argv[2], sys.argv[2:])\n"
 )
+# For a program that forks workers (kamailio): the parent-death signal reaches only the
+# process it is set on, and a fork clears it, so kamailio's workers outlived a SIGKILLed daemon.
+# This wrapper stays: it gets SIGTERM when the daemon dies, forks and execs the program, and
+# when either the daemon or the program goes, SIGKILLs its whole process group (itself too).
+GROUP_REAPER_EXEC = (
+    "import ctypes, os, signal, sys\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "if libc.prctl(47, 4, 0, 0, 0) != 0 or libc.prctl(1, signal.SIGTERM, 0, 0, 0) != 0:\n"
+    "    sys.exit('prctl: ' + os.strerror(ctypes.get_errno()))\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    sys.exit(0)\n"
+    "signal.signal(signal.SIGTERM, lambda *_: os.killpg(0, signal.SIGKILL))\n"
+    "child = os.fork()\n"
+    "if child == 0:\n"
+    "    signal.signal(signal.SIGTERM, signal.SIG_DFL)\n"
+    "    os.execvp(sys.argv[2], sys.argv[2:])\n"
+    "os.waitpid(child, 0)\n"
+    "os.killpg(0, signal.SIGKILL)\n"
+)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")       # baresip colours its warnings
 
 
@@ -64,11 +85,14 @@ class BaresipProcess:
     def running(self) -> bool:
         return self.proc is not None and self.proc.returncode is None
 
+    # baresip is one process: it is exec'd in place of the wrapper and dies by itself.
+    wrapper = PDEATHSIG_EXEC
+
     def command(self) -> list[str]:
         return [self.binary, "-f", str(self.config_dir)]
 
     async def start(self) -> None:
-        argv = [sys.executable, "-I", "-S", "-c", PDEATHSIG_EXEC, str(os.getpid()),
+        argv = [sys.executable, "-I", "-S", "-c", self.wrapper, str(os.getpid()),
                 *self.command()]
         self.output.clear()
         self.proc = await asyncio.create_subprocess_exec(

@@ -32,7 +32,7 @@ from typing import Callable, Mapping
 from ..config.yealink_cfg import atomic_write_text
 from .backoff import Backoff
 from .baresip_config import BehindEdge
-from .baresip_process import BaresipProcess
+from .baresip_process import GROUP_REAPER_EXEC, BaresipProcess
 from .sip_edge_config import EdgeConfig, command_line, outbound_routes, uses_tcp
 
 log = logging.getLogger("deskphone.engine.sip_edge")
@@ -91,6 +91,7 @@ def find_module_dir() -> str | None:
 class _EdgeProcess(BaresipProcess):
     """baresip's process handling (own group, pdeathsig, reaped, output ring) for kamailio."""
     name = "SIP edge (kamailio)"
+    wrapper = GROUP_REAPER_EXEC     # kamailio forks workers: the whole group goes with the phone
 
     def __init__(self, argv: list[str], workdir: Path) -> None:
         super().__init__(argv[0], workdir)
