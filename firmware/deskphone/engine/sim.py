@@ -10,6 +10,7 @@ resume from the far end.
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import logging
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from ..core import inputs as ins
 from ..core.accounts import account
 from ..core.text import printable
 from .port import EngineCommand, Post
+
+LOG_KEPT = 1000         # engine commands the simulated PBX remembers
 
 log = logging.getLogger("deskphone.engine.sim")
 
@@ -43,7 +46,9 @@ class SimEngine:
         self._ids = itertools.count(1)
         self._pending: set[asyncio.TimerHandle] = set()
         self.calls: dict[str, SimCall] = {}
-        self.log: list[EngineCommand] = []      # every command received, for tests and the console
+        # The latest commands received, for tests and the console; bounded, as a phone left
+        # running on the simulated board (make sim, the soak) would otherwise grow without end.
+        self.log: collections.deque[EngineCommand] = collections.deque(maxlen=LOG_KEPT)
         self.up = False
 
     # ---------------------------------------------------------------- port
