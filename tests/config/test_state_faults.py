@@ -18,7 +18,6 @@ mixed one), no older than the last confirmed save (nothing lost).
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -28,6 +27,7 @@ import pytest
 
 from deskphone.config.store import StateStore
 from deskphone.core.events import BY_CFG_KEY
+from support.mount_ns import namespace_unavailable
 
 ROUNDS = 200
 PARALLEL = 25
@@ -195,17 +195,6 @@ DISK = textwrap.dedent('''
 
     asyncio.run(main())
 ''')
-
-
-def namespace_unavailable() -> str | None:
-    if shutil.which("unshare") is None:
-        return "unshare (util-linux) is not installed"
-    probe = subprocess.run(["unshare", "-m", "--", "sh", "-c",
-                            "mount -t tmpfs -o size=64k tmpfs /mnt && umount /mnt"],
-                           capture_output=True, text=True)
-    if probe.returncode != 0:
-        return f"cannot mount a tmpfs in a mount namespace here: {probe.stderr.strip()}"
-    return None
 
 
 def test_a_full_and_a_read_only_state_disk_lose_and_break_nothing(tmp_path):

@@ -9,10 +9,10 @@ on disk, and say which error it was (not just "OSError").
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 
+from support.mount_ns import namespace_unavailable
 from support.needs import requires
 
 DISK = r'''
@@ -48,17 +48,6 @@ install_set(state, new)                                 # space again: the new s
 out["after"] = sorted(p.name for p in link.iterdir())
 print(json.dumps(out))
 '''
-
-
-def namespace_unavailable() -> str | None:
-    if shutil.which("unshare") is None:
-        return "unshare (util-linux) is not installed"
-    probe = subprocess.run(["unshare", "-m", "--", "sh", "-c",
-                            "mount -t tmpfs -o size=64k tmpfs /mnt && umount /mnt"],
-                           capture_output=True, text=True)
-    if probe.returncode != 0:
-        return f"cannot mount a tmpfs in a mount namespace here: {probe.stderr.strip()}"
-    return None
 
 
 @requires(namespace_unavailable())
