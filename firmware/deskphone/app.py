@@ -37,7 +37,9 @@ from .core.phone import Phone
 from .core.screens import Screen
 from .core.call_log import CallLogLoaded, Entry, SaveCallLog
 from .core.directory import Contact, WriteDirectory
-from .core.state import DeviceInfo
+from .core.blf import BlfLine
+from .core.state import Call, DeviceInfo
+from .core.voicemail import Mailbox
 from .core.xml_objects import FetchXml
 from .engine.port import Engine
 from .errors import ConfigError
@@ -158,6 +160,18 @@ class PhoneApp:
     @property
     def directory(self) -> Sequence[Contact]:
         return self.phone.state.directory.contacts
+
+    @property
+    def calls(self) -> Sequence[Call]:
+        return tuple(self.phone.state.calls)
+
+    @property
+    def voicemail(self) -> Mapping[int, Mailbox]:
+        return MappingProxyType(self.phone.state.voicemail)
+
+    @property
+    def blf(self) -> Mapping[int, BlfLine]:
+        return MappingProxyType(self.phone.state.blf)
 
     def post(self, inp: ins.Input) -> None:
         # Looked up at each call, so a test that wraps runtime.post sees what adapters post.

@@ -20,7 +20,9 @@ from .core import inputs as ins
 from .core.screens import Screen
 from .core.call_log import Entry
 from .core.directory import Contact
-from .core.state import DeviceInfo
+from .core.blf import BlfLine
+from .core.state import Call, DeviceInfo
+from .core.voicemail import Mailbox
 
 if TYPE_CHECKING:       # Pillow is imported where a frame is drawn, not at import time
     from PIL.Image import Image
@@ -97,6 +99,18 @@ class PhoneHost(Protocol):
     @property
     def directory(self) -> Sequence[Contact]:
         """Every contact: the local directory's first, then each remote book's."""
+
+    @property
+    def calls(self) -> Sequence[Call]:
+        """The calls in progress now, in the phone's order (read-only: do not change them)."""
+
+    @property
+    def voicemail(self) -> Mapping[int, Mailbox]:
+        """Account number -> its mailbox, for the accounts a message-summary was heard for."""
+
+    @property
+    def blf(self) -> Mapping[int, BlfLine]:
+        """Line key number -> the BLF line it watches (``linekey.N.type = 16`` keys only)."""
 
     # --- what an adapter may do -------------------------------------------------
     def post(self, inp: ins.Input) -> None:

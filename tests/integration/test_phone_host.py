@@ -23,7 +23,7 @@ def test_the_port_is_what_the_brief_names():
     assert MEMBERS == sorted({"settings", "device", "board_name", "state_dir", "status", "ip",
                               "registrations", "screen", "frame", "deliveries", "engine_name",
                               "engine_up", "uptime", "post", "writer", "on_status", "on_effect",
-                              "call_log", "directory"})
+                              "call_log", "directory", "calls", "voicemail", "blf"})
 
 
 @pytest.mark.parametrize("name", MEMBERS)
@@ -51,6 +51,9 @@ async def test_what_the_host_shows_is_the_phone(phone, receiver):
     with pytest.raises(TypeError):
         phone.registrations[1] = "failed"       # type: ignore[index]   a read-only view
     assert [d.event for d in phone.deliveries][:1] == ["setup_completed"]
+    assert phone.calls == () and dict(phone.voicemail) == {} and dict(phone.blf) == {}
+    with pytest.raises(TypeError):
+        phone.voicemail[1] = None               # type: ignore[index]   a read-only view
 
 
 async def test_post_reaches_the_core_and_listeners_hear_effects_and_status(phone, receiver):

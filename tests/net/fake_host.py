@@ -132,6 +132,18 @@ class FakeHost:
     def directory(self):
         return self.phone.state.directory.contacts
 
+    @property
+    def calls(self):
+        return tuple(self.phone.state.calls)
+
+    @property
+    def voicemail(self):
+        return dict(self.phone.state.voicemail)
+
+    @property
+    def blf(self):
+        return dict(self.phone.state.blf)
+
     # --- PhoneHost: what an adapter may do ----------------------------------------
 
     def post(self, inp: ins.Input) -> None:

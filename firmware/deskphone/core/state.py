@@ -13,8 +13,10 @@ from typing import Mapping
 
 from .accounts import enabled_accounts
 from .call_log import CallLog
+from .blf import BlfLine
 from .directory import Directory
 from .views import View
+from .voicemail import Mailbox
 from .xml_objects import XmlState
 
 ROUTES = ("handset", "speaker", "headset")
@@ -140,6 +142,8 @@ class PhoneState:
     directory: Directory = field(default_factory=Directory)
     view: View | None = None             # History, a call log list or the directory
     xml: XmlState = field(default_factory=XmlState)
+    voicemail: dict[int, Mailbox] = field(default_factory=dict)   # account -> mailbox (core.voicemail)
+    blf: dict[int, BlfLine] = field(default_factory=dict)         # line key -> watched line (core.blf)
 
     def setting(self, key: str, default: object) -> object:
         return self.settings.get(key, default)
