@@ -9,6 +9,13 @@ lists bounded and turns them into plain data for the file the adapter writes
 - received: an incoming call that was answered, or that the user rejected;
 - missed: an incoming call that ended unanswered without the user turning it
   away, and a call turned away because call waiting is off or DND is on.
+
+Each entry also says how the call went (``outcome``, one of ``OUTCOMES``):
+answered (either way), missed, rejected (an incoming call the user turned away;
+an outgoing call the far end declined), busy (an outgoing call, 486/600) or
+unanswered (an outgoing call that ended before anyone answered: cancelled, no
+answer, failed). Entries written before the field existed get one from their
+kind and duration (``outcome_of``).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from typing import Any, Iterable
 KINDS = ("missed", "received", "placed")
 TITLES = {"missed": "Missed calls", "received": "Received calls", "placed": "Placed calls"}
 LIMIT = 100                  # entries kept per kind; the oldest go first
+OUTCOMES = ("answered", "missed", "rejected", "busy", "unanswered")
 
 
 @dataclass(frozen=True)
@@ -30,10 +38,24 @@ class Entry:
     time: float              # wall-clock seconds when the call started
     duration: int = 0        # talk time in seconds (0: never answered)
     new: bool = False        # missed and not yet seen on the missed list
+    outcome: str = ""        # one of OUTCOMES; "" in entries older than the field
 
     @property
     def who(self) -> str:
         return self.name or self.number
+
+
+def outcome_of(entry: Entry) -> str:
+    """How the call went: the entry's own ``outcome``, else (an older entry) a guess from
+    its kind and talk time. A received call of 0 s is taken as rejected (an answered call
+    shorter than a second is rarer than a call turned away)."""
+    if entry.outcome in OUTCOMES:
+        return entry.outcome
+    if entry.kind == "missed":
+        return "missed"
+    if entry.duration > 0:
+        return "answered"
+    return "rejected" if entry.kind == "received" else "unanswered"
 
 
 @dataclass(frozen=True)
@@ -108,7 +130,12 @@ def from_data(data: object) -> tuple[Entry, ...]:
                              number=str(item.get("number", ""))[:64],
                              account=int(item.get("account", 1)), time=float(item["time"]),
                              duration=max(0, int(item.get("duration", 0))),
-                             new=bool(item.get("new", False))))
+                             new=bool(item.get("new", False)),
+                             outcome=_outcome(item.get("outcome"))))
         except (KeyError, TypeError, ValueError):
             continue
     return tuple(out)
+
+
+def _outcome(value: object) -> str:
+    return value if isinstance(value, str) and value in OUTCOMES else ""

@@ -66,7 +66,7 @@ def after(step: Step, inp: object, seen: Before) -> None:
         kind = "placed" if call.direction == "out" else "received"
         if kind == "received" and call.established_at is None and missed > 0:
             kind, missed = "missed", missed - 1
-        log.add(_entry(step, call, kind))
+        log.add(_entry(step, call, kind, outcome=_outcome(call, kind, inp)))
         log.started.pop(ref, None)
         changed = True
     if isinstance(inp, ins.CallIncoming) and not any(c.call_id == inp.call_id
@@ -83,7 +83,19 @@ def after(step: Step, inp: object, seen: Before) -> None:
     state.missed = log.new_missed
 
 
-def _entry(step: Step, call: Call, kind: str, new: bool | None = None) -> Entry:
+def _outcome(call: Call, kind: str, inp: object) -> str:
+    """How a call that left went (``core.call_log.OUTCOMES``): the far end's answer to an
+    outgoing call comes with the engine's ``CallClosed``."""
+    if call.established_at is not None:
+        return "answered"
+    if kind != "placed":
+        return "missed" if kind == "missed" else "rejected"
+    reason = inp.reason if isinstance(inp, ins.CallClosed) else ""
+    return {"busy": "busy", "declined": "rejected"}.get(reason, "unanswered")
+
+
+def _entry(step: Step, call: Call, kind: str, new: bool | None = None,
+           outcome: str = "missed") -> Entry:
     state = step.state
     number = number_of(call.remote_uri) if call.remote_uri else call.number
     if call.direction == "out" and call.number:
@@ -92,7 +104,7 @@ def _entry(step: Step, call: Call, kind: str, new: bool | None = None) -> Entry:
     started = state.call_log.started.get(call.ref, step.now)
     duration = int(step.now - call.established_at) if call.established_at is not None else 0
     return Entry(kind, name[:64], number[:64], call.account, started, max(0, duration),
-                 new=(kind == "missed") if new is None else new)
+                 new=(kind == "missed") if new is None else new, outcome=outcome)
 
 
 def save(step: Step) -> None:
