@@ -43,7 +43,7 @@ from .core.voicemail import Mailbox
 from .core.xml_objects import FetchXml
 from .engine.port import Engine
 from .errors import ConfigError
-from .host import Delivery
+from .host import Delivery, ProvisioningRun
 from .hw.netinfo import read_mac
 from .hw.netwatch import NetWatcher, current_ip, sip_target
 from .net.action_url import ActionUrlSender
@@ -111,6 +111,7 @@ class PhoneApp:
         self.started_at: float | None = None            # time.monotonic() at start, for uptime
         self._sip_target = ""
         self._loaded: LoadedConfig | None = None        # the files as last read
+        self._last_provisioning: ProvisioningRun | None = None   # for the web page
 
     # ------------------------------------------------------------ PhoneHost
 
@@ -172,6 +173,15 @@ class PhoneApp:
     @property
     def blf(self) -> Mapping[int, BlfLine]:
         return MappingProxyType(self.phone.state.blf)
+
+    @property
+    def last_provisioning(self) -> ProvisioningRun | None:
+        return self._last_provisioning
+
+    async def _provision(self) -> ins.AutoProvisionDone:
+        result = await self.provisioner.run()
+        self._last_provisioning = ProvisioningRun(time.time(), result.ok, result.reason)
+        return result
 
     def post(self, inp: ins.Input) -> None:
         # Looked up at each call, so a test that wraps runtime.post sees what adapters post.
@@ -396,7 +406,7 @@ class PhoneApp:
         self.runtime = Runtime(self.phone, Adapters(
             display=self.display, leds=self.leds, sound=self.sound, engine=self.engine,
             events=self.sender, settings=self.writer, on_status=self._set_status,
-            on_restart=self._on_restart, provision=self.provisioner.run,
+            on_restart=self._on_restart, provision=self._provision,
             listeners=self._effect_listeners,
             more={SaveCallLog: self.call_log_file.execute, FetchXml: self.xml_fetcher.execute,
                   WriteDirectory: self.phonebooks.execute},

@@ -10,6 +10,7 @@ two ways in: ``post`` an input to the core, or change settings through the one
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping, Protocol, Sequence
 
@@ -39,6 +40,14 @@ class Delivery(Protocol):
 
     @property
     def event_name(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class ProvisioningRun:
+    """How the last auto-provisioning run ended: when (``time.time()``), ok, and why not."""
+    at: float
+    ok: bool
+    reason: str = ""
 
 
 class PhoneHost(Protocol):
@@ -111,6 +120,11 @@ class PhoneHost(Protocol):
     @property
     def blf(self) -> Mapping[int, BlfLine]:
         """Line key number -> the BLF line it watches (``linekey.N.type = 16`` keys only)."""
+
+    @property
+    def last_provisioning(self) -> ProvisioningRun | None:
+        """The last auto-provisioning run's end (the AutoP key, check-sync, the timers, the web
+        page's Provision now), None before the first."""
 
     # --- what an adapter may do -------------------------------------------------
     def post(self, inp: ins.Input) -> None:
