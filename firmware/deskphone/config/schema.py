@@ -28,6 +28,7 @@ from ..core.accounts import MAX_ACCOUNTS, TRANSPORTS  # noqa: F401 (re-exported)
 from ..core.trust import TRUST_PREFIX, trust_key  # noqa: F401 (re-exported; one definition)
 from ..core.state import DEFAULT_VOLUME, VOLUME_CONTEXTS, VOLUME_STEPS
 from ..core.tones import OVERRIDE_KEYS as TONE_KEYS, check_tone
+from ..core.keys import MAX_LINE_KEYS
 from ..errors import ConfigError
 
 Kind = Literal["bool", "int", "str", "url", "iplist", "enum", "secret"]
@@ -150,6 +151,19 @@ def _check_user_password(value: str) -> str | None:
 
 _HOSTNAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})"
                        r"(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?")
+
+
+_DIAL_CODE = re.compile(r"[0-9*#]*")
+_BLF_VALUE = re.compile(r"[^\s<>\"]*")
+
+
+def _check_dial_code(value: str) -> str | None:
+    return None if _DIAL_CODE.fullmatch(value) else "digits, * and # only"
+
+
+def _check_blf_value(value: str) -> str | None:
+    # an extension, user@host or sip:URI: it goes into a SUBSCRIBE's Request-URI
+    return None if _BLF_VALUE.fullmatch(value) else "no blanks, <, > or quotes"
 
 
 def check_host(value: str) -> str | None:
@@ -305,6 +319,15 @@ _SPECS: list[KeySpec] = [
     _int("forward.no_answer.timeout", 2, 1, 20),  # rings; Yealink counts 6 s a ring
     _bool("call_waiting.enable", True),
     _int("phone_setting.inter_digit_time", 4, 1, 14),  # seconds
+    # line keys (BLF: core/blf.py, net/blf.py); another type acts as a plain line key
+    *(spec for n in range(1, MAX_LINE_KEYS + 1) for spec in (
+        _int(f"linekey.{n}.type", 15, 0, 255),           # 15 Line, 16 BLF (Yealink's types)
+        _int(f"linekey.{n}.line", 1, 0, MAX_ACCOUNTS),   # the account (0: the default one)
+        KeySpec(f"linekey.{n}.value", "str", "", max_len=STR_MAX_LEN, check=_check_blf_value),
+        _str(f"linekey.{n}.label", max_len=64),
+        KeySpec(f"linekey.{n}.extension", "str", "", max_len=32, check=_check_dial_code))),
+    KeySpec("features.pickup.direct_pickup_code", "str", "", max_len=32, check=_check_dial_code),
+    _int("transfer.dsskey_deal_type", 2, 0, 2),          # 0 new call, 1 attended, 2 blind
     # what the user hears (core/tones.py, sound/)
     _str("voice.tone.country"),
     *(KeySpec(key, "str", "", max_len=STR_MAX_LEN, check=check_tone) for key in TONE_KEYS.values()),

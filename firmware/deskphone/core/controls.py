@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Callable
 
 from . import calls, feature_control, lifecycle, records, sound_model, xml_browser
+from . import blf_control
 from . import effects as fx
 from . import inputs as ins
 from .accounts import MAX_ACCOUNTS, account
@@ -266,6 +267,8 @@ def _audio_key(step: Step, mode: str) -> None:
 
 def _line_key(step: Step, n: int) -> None:
     state = step.state
+    if n in state.blf:
+        return blf_control.press(step, state.blf[n])
     ringing = state.ringing()
     if ringing and (ringing.account == n or state.focused in (None, ringing)):
         return calls.answer(step, ringing, state.audio or "speaker")

@@ -14,6 +14,7 @@ from typing import Mapping
 from .call_log import CallLogLoaded, ClearCallLog
 from .directory import DirectoryLoaded, SetLocalDirectory
 from .xml_objects import PushXml, XmlLed
+from .blf import DialogChanged
 
 # --- the phone's own life ---------------------------------------------------
 
@@ -248,5 +249,6 @@ Input = (
     | CallRinging | CallEstablished | CallClosed | CallRemoteHold | TransferResult | EngineState
     | DeviceState
     | CallLogLoaded | ClearCallLog | DirectoryLoaded | SetLocalDirectory | PushXml | XmlLed
+    | DialogChanged
 )
 

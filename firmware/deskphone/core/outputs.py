@@ -9,7 +9,7 @@ after the event that caused the change.
 from __future__ import annotations
 
 from . import effects as fx
-from . import sound_model
+from . import blf_control, sound_model
 from .features import DND
 from .screens import build_screen
 from .state import PhoneState
@@ -47,6 +47,9 @@ def led_patterns(state: PhoneState) -> dict[str, str]:
         "headset": "on" if state.audio == "headset" else "off",
     }
     for n in range(1, state.device.line_keys + 1):
+        if (blf_led := blf_control.led(state, n)) is not None:
+            leds[f"line{n}"] = blf_led          # a BLF key shows the watched user
+            continue
         on_line = [c for c in state.calls if c.account == n]
         if any(c.ringing for c in on_line):
             leds[f"line{n}"] = "fast"

@@ -22,6 +22,8 @@ from . import autop, calls, controls, feature_control, lifecycle, outputs, sound
 from . import effects as fx
 from . import inputs as ins
 from . import records, xml_browser
+from . import blf_control
+from .blf import DialogChanged
 from .call_log import CallLogLoaded, ClearCallLog
 from .directory import DirectoryLoaded, SetLocalDirectory
 from .xml_objects import PushXml, XmlLed
@@ -78,6 +80,7 @@ HANDLERS: dict[type, Handler] = {
     SetLocalDirectory: records.on_set_local_directory,
     PushXml: xml_browser.on_push,
     XmlLed: xml_browser.on_xml_led,
+    DialogChanged: blf_control.on_dialog_changed,     # BLF line keys (core.blf_control)
     # the person at the phone
     ins.KeyPress: controls.on_key_press,
     ins.HookChanged: controls.on_hook_changed,
@@ -165,6 +168,7 @@ class Phone:
             sound_model.end_progress(step)
         inp, calls_before = records.before(state, inp)
         handler(step, inp)
+        blf_control.sync(state)          # the BLF keys as the settings have them now
         records.after(step, inp, calls_before)
         xml_browser.after(step, inp)
         lifecycle.no_prompt_over_calls(step)
