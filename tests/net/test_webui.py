@@ -55,13 +55,22 @@ async def test_without_a_password_the_pages_stay_closed_and_say_how_to_open_them
     app = await start_phone(tmp_path, receiver.base)
     try:
         async with aiohttp.ClientSession() as s:
-            for query in ("p=status&q=load", "p=login&q=login", "p=features-actionurl&q=load"):
+            for query in ("p=status&q=load", "p=login&q=login", "p=features-actionurl&q=load",
+                          "p=accounts&q=load", "p=provisioning&q=load"):
                 status, text = await page(s, app, query)
                 assert status == 403
                 assert "static.security.user_password = admin:YOUR-PASSWORD" in text
+                # The three ways: the console, a .cfg file, provisioning; never a form here.
+                assert "config set static.security.user_password admin:YOUR-PASSWORD" in text
+                assert "provisioning server" in text
+                assert "<form" not in text and "<input" not in text
             async with s.post(f"{base(app)}/servlet?p=login&q=login",
                               data={"username": "admin", "pwd": "admin"}) as resp:
                 assert resp.status == 403                 # no default password works
+            async with s.post(f"{base(app)}/servlet?p=accounts&q=write",
+                              data={"static.security.user_password": "admin:mine"}) as resp:
+                assert resp.status == 403                 # the first visitor cannot choose it
+        assert app.settings["static.security.user_password"] == ""
     finally:
         await app.stop()
 
