@@ -12,8 +12,6 @@ import html as html_text
 import logging
 import socket
 
-import aiohttp
-import pytest
 
 from deskphone.core.accounts import MAX_ACCOUNTS
 from deskphone.core.features import FEATURES

@@ -106,8 +106,8 @@ def edit_page(ui: "WebUI", session: Session, n: int, *, adding: bool = False,
     return ui.page(f"Account {n}", body, session=session, status=400 if errors else 200)
 
 
-def check(n: int, posted: Mapping[str, str], settings: Mapping[str, object],
-          changes: Mapping[str, object]) -> dict[str, str]:
+def check(n: int, settings: Mapping[str, object], changes: Mapping[str, object]
+          ) -> dict[str, str]:
     """What the schema cannot say about one key: an enabled account needs a user and a server."""
     after = account({**settings, **changes}, n)
     errors = {}
@@ -126,7 +126,7 @@ async def write(ui: "WebUI", session: Session, posted: Mapping[str, str]) -> web
     n, s = int(raw), ui.host.settings
     got = read_fields(posted, keys(n), s)
     if not got.errors:
-        got.errors.update(check(n, posted, s, got.changes))
+        got.errors.update(check(n, s, got.changes))
     if not got.errors and (problem := save(ui, got.changes)):
         got.errors[f"account.{n}.enable"] = problem
     if got.errors:
