@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
+from typing import AsyncIterator
 
 from deskphone.app import PhoneApp
 from deskphone.config.board import load_board
@@ -70,6 +72,17 @@ async def start_phone(tmp: Path, receiver_base: str, *, extra: str = "",
                    bind=bind, http_port=0, https_port=0, sip_notify_port=0)
     await app.start()
     return app
+
+
+@contextlib.asynccontextmanager
+async def registered_phone(tmp: Path, receiver, **options) -> AsyncIterator[PhoneApp]:
+    """``start_phone`` (same options), yielded once account 1 registered; stopped after."""
+    app = await start_phone(tmp, receiver.base, **options)
+    try:
+        await receiver.wait("registered")
+        yield app
+    finally:
+        await app.stop()
 
 
 async def settle(app: PhoneApp) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from ..core.trust import Verdict, remote_control
 from ..host import PhoneHost
+from .api import Api
 from .auth import LoginThrottle
 from .http_server import HttpServer
 from .request_guard import RequestGuard
@@ -25,12 +26,16 @@ class PhoneWeb:
         self.throttle = LoginThrottle()
         self.ui = WebUI(host, self.throttle)
         self.servlet = Servlet(host, self.throttle, pages=self.ui.handle)
+        # The JSON API: the same throttle, and the web pages' login session opens it too.
+        self.api = Api(host, self.throttle,
+                       logged_in=lambda request: self.ui._session(request) is not None)
 
     def install(self, http: HttpServer) -> None:
         # Before any route: Host, cross-site and the trust decision ahead of a body.
         http.app.middlewares.append(RequestGuard(self.host).middleware)
         http.guard.trusted = self._trusted
         self.servlet.install(http.app)
+        self.api.install(http.app)
 
     def _trusted(self, source: str) -> bool:
         """On features.action_uri_limit_ip: more connections at once (``net.http_guard``)."""

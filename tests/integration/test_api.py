@@ -1,0 +1,149 @@
+"""The JSON API on a whole phone (sim board, simulated PBX) over real HTTP on 127.0.0.1.
+
+Every answer is validated against the schema the phone serves (``jsonschema``,
+draft 2020-12), made strict here: a key the schema does not name fails, so
+nothing goes out undocumented.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from datetime import datetime, timezone
+
+import aiohttp
+import jsonschema
+import pytest
+
+from deskphone.core import inputs as ins
+from deskphone.net.api_schema import SCHEMA
+from support.phone import registered_phone
+from support.waiting import until
+
+PASSWORD = "Api-pass-9"
+TRUSTING = (f"static.security.user_password = admin:{PASSWORD}\n"
+            "features.action_uri_limit_ip = 127.0.0.1\n"
+            "features.show_action_uri_option = 0\n"
+            "forward.no_answer.enable = 1\nforward.no_answer.target = sip:300:hunter2@pbx.test\n"
+            "forward.no_answer.timeout = 10\n")
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+
+def strict(schema: dict) -> dict:
+    """The schema with every object closed (additionalProperties: false where it lists some)."""
+    out = copy.deepcopy(schema)
+
+    def close(node: object) -> None:
+        if isinstance(node, dict):
+            if "properties" in node and "additionalProperties" not in node:
+                node["additionalProperties"] = False
+            for value in node.values():
+                close(value)
+        elif isinstance(node, list):
+            for value in node:
+                close(value)
+    close(out)
+    return out
+
+
+STRICT = strict(SCHEMA)
+
+
+def check(doc: dict, name: str) -> dict:
+    schema = {"$schema": STRICT["$schema"], "$defs": STRICT["$defs"], "$ref": f"#/$defs/{name}"}
+    jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER).validate(doc)
+    jsonschema.Draft202012Validator(SCHEMA).validate(doc)       # and the top-level anyOf
+    return doc
+
+
+async def get(session: aiohttp.ClientSession, url: str, status: int = 200, **kw) -> dict:
+    async with session.get(url, **kw) as resp:
+        assert resp.status == status, await resp.text()
+        assert resp.headers["Cache-Control"] == "no-store"
+        assert resp.content_type == "application/json"
+        return await resp.json()
+
+
+@pytest.fixture
+async def trusting(tmp_path, receiver):
+    async with registered_phone(tmp_path, receiver, extra=TRUSTING) as app:
+        yield app
+
+
+def api(app, name: str = "") -> str:
+    return f"http://127.0.0.1:{app.http.port}/api/v1/{name}"
+
+
+async def test_every_endpoint_answers_to_the_schema_and_a_call_in_progress_shows(
+        trusting, receiver):
+    app = trusting
+    async with aiohttp.ClientSession() as s:
+        index = check(await get(s, api(app)), "index")
+        assert set(index["endpoints"]) == {"status", "calls", "voicemail", "blf", "schema"}
+        assert (await get(s, api(app)[:-1])) ["endpoints"] == index["endpoints"]  # no slash
+        assert await get(s, api(app, "schema")) == SCHEMA
+        idle = check(await get(s, api(app, "status")), "status")
+        assert idle["calls"] == [] and idle["device"]["mac"] == app.device.mac
+        assert idle["registrations"] == [{"account": 1, "label": "Desk", "user": "100",
+                                          "server": "pbx.test", "state": "registered"}]
+        assert idle["features"]["forwards"]["no_answer"] == {
+            "enabled": True, "target": "sip:300@pbx.test", "rings": 10}     # no password
+        assert idle["features"]["dnd"] is False and idle["features"]["call_waiting"] is True
+
+        app.post(ins.Dial("201"))
+        await receiver.wait("call_established")
+        app.post(ins.KeyPress("MUTE"))
+        ringing = app.engine.incoming("300", "Caller")       # call waiting: a second one
+        await until(lambda: len(app.calls) == 2 and app.calls[0].muted,
+                    what=lambda: f"calls: {app.calls}")
+        busy = check(await get(s, api(app, "status")), "status")
+        out, incoming = busy["calls"]
+        assert (out["direction"], out["state"], out["number"], out["account"]) \
+            == ("out", "connected", "201", 1)
+        assert out["muted"] is True and ISO.match(out["since"]) and out["duration"] >= 0
+        assert out["id"] == app.calls[0].ref.lstrip("c")          # as $call_id sends it
+        assert (incoming["direction"], incoming["state"], incoming["number"],
+                incoming["name"], incoming["since"]) == ("in", "ringing", "300", "Caller", None)
+        app.engine.remote_hangup(ringing)
+        for name in ("calls", "voicemail", "blf"):
+            check(await get(s, api(app, name)), name)
+    assert "hunter2" not in repr(busy)
+
+
+async def test_the_call_log_after_a_missed_an_answered_and_a_rejected_call(trusting, receiver):
+    app = trusting
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+
+    async def logged(count: int) -> None:
+        await until(lambda: len(app.call_log) == count and not app.calls,
+                    what=lambda: f"log {app.call_log}, calls {app.calls}")
+
+    app.engine.incoming("301", "Missy")
+    await until(lambda: app.calls)
+    app.engine.remote_hangup()                                   # the caller gives up
+    await logged(1)
+    app.engine.incoming("302", "Andy")
+    await until(lambda: app.calls)
+    app.post(ins.KeyPress("OK"))
+    await until(lambda: app.calls and app.calls[0].connected)
+    app.post(ins.EndCall())
+    await logged(2)
+    app.engine.incoming("303", "Rita")
+    await until(lambda: app.calls)
+    app.post(ins.KeyPress("X"))
+    await logged(3)
+    app.post(ins.Dial("202"))                                    # busy
+    await logged(4)
+    async with aiohttp.ClientSession() as s:
+        doc = check(await get(s, api(app, "calls")), "calls")
+    got = [(c["direction"], c["outcome"], c["list"], c["number"], c["name"], c["account"])
+           for c in doc["calls"]]
+    assert got == [("out", "busy", "placed", "202", "Bob", 1),
+                   ("in", "rejected", "received", "303", "Rita", 1),
+                   ("in", "answered", "received", "302", "Andy", 1),
+                   ("in", "missed", "missed", "301", "Missy", 1)]
+    starts = [datetime.strptime(c["start"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+              for c in doc["calls"]]
+    assert starts == sorted(starts, reverse=True) and starts[-1] >= before
+    assert [c["new"] for c in doc["calls"]] == [False, False, False, True]
