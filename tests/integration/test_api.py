@@ -16,6 +16,7 @@ import jsonschema
 import pytest
 
 from deskphone.core import inputs as ins
+from deskphone.core.blf import Dialog, DialogChanged
 from deskphone.net.api_schema import SCHEMA
 from support.phone import registered_phone
 from support.waiting import until
@@ -147,3 +148,21 @@ async def test_the_call_log_after_a_missed_an_answered_and_a_rejected_call(trust
               for c in doc["calls"]]
     assert starts == sorted(starts, reverse=True) and starts[-1] >= before
     assert [c["new"] for c in doc["calls"]] == [False, False, False, True]
+
+
+async def test_a_blf_keys_dialogs_show_as_the_notify_gave_them(tmp_path, receiver):
+    keys = ("linekey.2.type = 16\nlinekey.2.value = 205\nlinekey.2.label = Eve\n"
+            "linekey.2.line = 1\n")
+    async with registered_phone(tmp_path, receiver, extra=TRUSTING + keys) as app:
+        async with aiohttp.ClientSession() as s:
+            doc = check(await get(s, api(app, "blf")), "blf")
+            assert doc["blf"] == [{"key": 2, "value": "205", "label": "Eve", "account": 1,
+                                   "state": "unknown", "dialogs": []}]
+            app.post(DialogChanged(2, "ringing", (Dialog(
+                "d1", "early", "recipient", "cid-1", "lt", "rt", "sip:206:pw@pbx.test"),)))
+            await until(lambda: app.blf[2].state == "ringing")
+            doc = check(await get(s, api(app, "blf")), "blf")
+    assert doc["blf"][0]["state"] == "ringing"
+    assert doc["blf"][0]["dialogs"] == [{
+        "id": "d1", "state": "early", "direction": "recipient", "call_id": "cid-1",
+        "local_tag": "lt", "remote_tag": "rt", "remote": "sip:206@pbx.test"}]
