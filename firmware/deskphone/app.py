@@ -51,6 +51,7 @@ from .net.http_server import HttpServer
 from .net.provisioning import Provisioner
 from .config.call_log_file import CallLogFile
 from .net.phonebook import Phonebooks
+from .net.mwi import MwiSubscriptions
 from .net.sip_notify import SipNotifyListener
 from .net.xml_push import XmlFetcher
 from .net.web import PhoneWeb
@@ -87,6 +88,7 @@ class PhoneApp:
         self.https_port = https_port     # None: static.network.port.https; 0: any free port
         self.sip_notify_port = sip_notify_port  # None: deskphone.sip_notify_port; 0: any free port
         self.sip_notify: SipNotifyListener | None = None   # Action URI over SIP NOTIFY (UDP)
+        self.mwi: MwiSubscriptions | None = None   # voicemail SUBSCRIBEs (net/mwi.py)
         self.sip_edge: SipEdge | None = None    # kamailio on the SIP port, baresip behind it
         self.mac = board.mac or read_mac() or "000000000000"
         self.store = StateStore(self.state_dir)
@@ -226,6 +228,8 @@ class PhoneApp:
             self.post(ins.SettingsChanged(settings))
             if getattr(self, "phonebooks", None) is not None:
                 self.phonebooks.settings_changed(settings)     # a new book URL: fetch now
+            if self.mwi is not None:
+                self.mwi.settings_changed(settings)            # MWI subscriptions on, off
 
     # ------------------------------------------------------------ adapters
 
@@ -442,6 +446,8 @@ class PhoneApp:
         self.runtime.post(CallLogLoaded(await self.call_log_file.load()))
         self.runtime.post(ins.Start())
         self.phonebooks.start()
+        self.mwi = MwiSubscriptions(self, self.bind)        # account.N.subscribe_mwi
+        await self.mwi.start()                              # binds its sockets; no waiting
         self._start_board()
         self.started_at = time.monotonic()
         if not fixed_ip:
@@ -476,7 +482,7 @@ class PhoneApp:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         for name, part in (("console", self.console), ("IP watch", self.netwatch),
-                           ("SIP NOTIFY", self.sip_notify)):
+                           ("SIP NOTIFY", self.sip_notify), ("voicemail", self.mwi)):
             if part is not None:
                 try:
                     await asyncio.wait_for(part.stop(), 0.2)

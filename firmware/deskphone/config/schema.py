@@ -299,6 +299,11 @@ def _account_specs(n: int) -> list[KeySpec]:
         _bool(p + "outbound_proxy_enable", False),
         KeySpec(p + "outbound_host", "str", "", max_len=STR_MAX_LEN, check=check_host),
         _port(p + "outbound_port", 5060),
+        # voicemail (net/mwi.py, core/voicemail.py): Yealink's MWI subscription keys
+        _bool(p + "subscribe_mwi", False),
+        _int(p + "subscribe_mwi_expires", 3600, 0, 84600),     # Yealink's range, seconds
+        _bool(p + "subscribe_mwi_to_vm", False),    # subscribe to voice_mail.number.N instead
+        _bool(p + "display_mwi.enable", True),      # the count on the idle screen
     ]
 
 
@@ -308,6 +313,8 @@ ACCOUNT_SUFFIXES: tuple[str, ...] = tuple(s.key.removeprefix("account.1.")
 _SPECS: list[KeySpec] = [
     *(_url(key, ACTION_URL_MAX_LEN) for key in BY_CFG_KEY),
     *(spec for n in range(1, MAX_ACCOUNTS + 1) for spec in _account_specs(n)),
+    *(_str(f"voice_mail.number.{n}", max_len=32) for n in range(1, MAX_ACCOUNTS + 1)),
+    _bool("phone_setting.mail_power_led_flash_enable", True),   # power LED flashes for voicemail
     # call features
     _bool("features.dnd.enable", False),
     _bool("forward.always.enable", False),

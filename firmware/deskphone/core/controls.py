@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Callable
 
 from . import calls, feature_control, lifecycle, records, sound_model, xml_browser
+from . import voicemail
 from . import blf_control
 from . import effects as fx
 from . import inputs as ins
@@ -205,7 +206,7 @@ def _delete_digit(step: Step) -> None:
 # The function keys by name (digits, line keys, the audio keys and soft keys are above).
 KEYS: dict[str, Callable[[Step], None]] = {
     "OK": _ok, "X": _cancel, "MUTE": _mute, "HOLD": _hold, "TRANSFER": calls.transfer_key,
-    "RD": _redial, "MSG": lambda step: step.flash("No new messages"), "CONF": _conference,
+    "RD": _redial, "MSG": voicemail.msg_key, "CONF": _conference,
     "UP": lambda step: _focus_next(step, -1), "DOWN": lambda step: _focus_next(step, 1),
     "LEFT": _delete_digit, "BACK_IDLE": _back_idle, "SWAP": calls.swap, "SPLIT": calls.split,
 }

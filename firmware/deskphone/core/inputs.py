@@ -15,6 +15,7 @@ from .call_log import CallLogLoaded, ClearCallLog
 from .directory import DirectoryLoaded, SetLocalDirectory
 from .xml_objects import PushXml, XmlLed
 from .blf import DialogChanged
+from .voicemail import VoicemailChanged
 
 # --- the phone's own life ---------------------------------------------------
 
@@ -249,6 +250,6 @@ Input = (
     | CallRinging | CallEstablished | CallClosed | CallRemoteHold | TransferResult | EngineState
     | DeviceState
     | CallLogLoaded | ClearCallLog | DirectoryLoaded | SetLocalDirectory | PushXml | XmlLed
-    | DialogChanged
+    | DialogChanged | VoicemailChanged
 )
 

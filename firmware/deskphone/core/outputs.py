@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from . import effects as fx
 from . import blf_control, sound_model
+from . import voicemail
 from .features import DND
 from .screens import build_screen
 from .state import PhoneState
@@ -39,9 +40,11 @@ def after_input(step: Step) -> None:
 def led_patterns(state: PhoneState) -> dict[str, str]:
     focused = state.focused
     leds = {
-        "power": "on",
+        # Voicemail flashes the power LED as on a Yealink (core.voicemail, README "Voicemail").
+        "power": "slow" if voicemail.lamp(state)
+        and state.settings.get("phone_setting.mail_power_led_flash_enable", True) else "on",
         "dnd": "on" if DND.on(state.settings) else "off",
-        "mwi": "slow" if state.missed else "off",
+        "mwi": "slow" if state.missed or voicemail.lamp(state) else "off",
         "mute": "on" if focused and focused.muted else "off",
         "speaker": "on" if state.audio == "speaker" else "off",
         "headset": "on" if state.audio == "headset" else "off",

@@ -85,7 +85,7 @@ from .log_limit import LogLimiter, left_out
 from .rate_limit import RateLimiter
 from .sip_edge_source import HEADER as EDGE_SOURCE, real_source
 from .remote import ask_user, perform, request_inputs
-from . import check_sync, xml_push
+from . import check_sync, mwi, xml_push
 from .servlet import FORBIDDEN, parse_query
 from .sip_message import (SipRequest, SipSyntaxError, new_tag, parse_request, response,
                           sound_headers)
@@ -296,13 +296,15 @@ class SipNotifyListener:
             return
         package = event.split(";", 1)[0].strip()
         if package.upper() != EVENT and package.lower() not in (xml_push.SIP_EVENT,
-                                                                check_sync.SIP_EVENT):
+                                                                check_sync.SIP_EVENT,
+                                                                mwi.SIP_EVENT):
             self._answer(request, 489, addr, f"event {package!r} is not taken here; only {EVENT}",
                          {"Allow-Events": EVENT})
             return
         settings = self.host.settings
         servers: frozenset[str] | None = frozenset()
-        if settings.get("sip.trust_ctrl", False):
+        # Voicemail is taken from the accounts' servers only (net.mwi): their addresses always.
+        if settings.get("sip.trust_ctrl", False) or package.lower() == mwi.SIP_EVENT:
             hosts = sip_server_hosts(settings)
             servers = self.servers.cached(hosts)
             if servers is None:
@@ -358,6 +360,10 @@ class SipNotifyListener:
         peer = self.real_source(request, addr)
         if peer is None:
             self._answer(request, 403, addr, f"{FORBIDDEN}: no {EDGE_SOURCE} from the SIP edge")
+            return
+        if (request.get("event") or "").split(";", 1)[0].strip().lower() == mwi.SIP_EVENT:
+            status, why = mwi.from_notify(self.host, request, peer, frozenset(servers))
+            self._answer(request, status, addr, why)          # voicemail: net.mwi decides
             return
         decision = decide(Source(Transport.SIP, peer, frozenset(servers)),
                           RemoteRequest(login=self._login(request)), self.host.settings)
