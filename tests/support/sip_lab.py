@@ -147,8 +147,9 @@ def processes_mentioning(text: str) -> list[int]:
 
 
 class Kamailio:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, cfg: Path = KAMAILIO_CFG) -> None:
         self.workdir = workdir
+        self.cfg = cfg                  # the template (kamailio-presence.cfg: with BLF)
         self.port = 0
         self.proc: subprocess.Popen | None = None
 
@@ -158,10 +159,11 @@ class Kamailio:
         assert modules is not None
         # The udp socket must be free for both: kamailio only binds UDP here.
         self.port = free_port_pair()
-        text = KAMAILIO_CFG.read_text()
+        text = self.cfg.read_text()
         text = text.replace("@KAMAILIO_MODULES@", modules + "/")
         text = text.replace("@CTL_SOCKET@", str(self.workdir / "kamailio.ctl"))
-        text = text.replace("udp:127.0.0.1:5060", f"udp:127.0.0.1:{self.port}")
+        text = text.replace("@WORKDIR@", str(self.workdir))
+        text = text.replace("127.0.0.1:5060", f"127.0.0.1:{self.port}")   # listen, own URIs
         cfg = self.workdir / "kamailio.cfg"
         cfg.write_text(text)
         self.proc = start_group(["kamailio", "-f", str(cfg),
@@ -371,8 +373,9 @@ class SipLab:
         self.kamailio.stop()
 
 
-def start_lab(root: Path, far_ends: tuple[tuple[str, str, str], ...]) -> SipLab:
-    lab = SipLab(root, Kamailio(root / "kamailio").start())
+def start_lab(root: Path, far_ends: tuple[tuple[str, str, str], ...],
+              cfg: Path = KAMAILIO_CFG) -> SipLab:
+    lab = SipLab(root, Kamailio(root / "kamailio", cfg).start())
     try:
         for name, user, mode in far_ends:
             lab.add(name, user, mode)

@@ -19,15 +19,21 @@ from .needs import unavailable
 FAR_ENDS = (("Alice", "201", "manual"), ("Bob", "202", "manual"), ("Carol", "203", "auto"))
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory) -> SipLab:
-    missing = lab_missing()
-    if missing:
+def running_lab(tmp_path_factory, far_ends=FAR_ENDS, missing=lab_missing, start=start_lab,
+                name: str = "siplab"):
+    """A module's lab from ``start(root, far_ends)``, unless ``missing()`` says why not."""
+    why = missing()
+    if why:
         # The twin that runs everywhere: tests/integration/test_every_event.py (simulated PBX).
-        unavailable(f"SIP lab unavailable: {missing}")
-    lab = start_lab(tmp_path_factory.mktemp("siplab"), FAR_ENDS)
+        unavailable(f"SIP lab unavailable: {why}")
+    lab = start(tmp_path_factory.mktemp(name), far_ends)
     yield lab
     lab.stop()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory) -> SipLab:
+    yield from running_lab(tmp_path_factory)
 
 
 async def _control(lab: SipLab, name: str):
@@ -65,13 +71,19 @@ async def stop_and_check(app) -> None:
     assert processes_mentioning(runtime_dir) == [], "baresip outlived the phone"
 
 
-@pytest.fixture
-async def sip_phone(lab, tmp_path, receiver):
+async def registered_phone(lab: SipLab, tmp_path, receiver, extra: str = ""):
+    """The whole phone (``extra`` config lines), registered; stopped and checked after."""
     user = lab.next_user()
-    app = await start_sip_phone(tmp_path, receiver.base, lab, user)
+    app = await start_sip_phone(tmp_path, receiver.base, lab, user, extra=extra)
     app.sip_user = user
     try:
         await receiver.wait("registered", timeout=15)
         yield app
     finally:
         await stop_and_check(app)
+
+
+@pytest.fixture
+async def sip_phone(lab, tmp_path, receiver):
+    async for app in registered_phone(lab, tmp_path, receiver):
+        yield app
