@@ -136,25 +136,28 @@ class Subscription:
         self._task = asyncio.create_task(self._run(), name=f"subscribe {self.name}")
         return True
 
-    async def stop(self) -> None:
+    async def stop(self, wait: float = STOP_WAIT) -> None:
+        """Unsubscribe (waiting ``wait`` s at most for the answers), close the socket."""
         task, self._task = self._task, None
         dialog = self._dialog               # the task forgets it as it ends
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        self._dialog = dialog               # its answers are matched while it ends
-        if dialog is not None and dialog.to_tag and self._dest is not None \
-                and self._transport is not None:
-            try:
-                async with asyncio.timeout(STOP_WAIT):
-                    await self._request(dialog, 0)
-            except (TimeoutError, _Failed, OSError):
-                pass                       # the notifier's subscription times out by itself
-        self._dialog = None
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
-        self._set_state("stopped")
+        try:
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+            self._dialog = dialog           # its answers are matched while it ends
+            if dialog is not None and dialog.to_tag and self._dest is not None \
+                    and self._transport is not None and wait > 0:
+                try:
+                    async with asyncio.timeout(wait):
+                        await self._request(dialog, 0)
+                except (TimeoutError, _Failed, OSError):
+                    pass                    # the notifier's subscription times out by itself
+        finally:                            # even when the caller's own timeout cancels us
+            self._dialog = None
+            if self._transport is not None:
+                self._transport.close()
+                self._transport = None
+            self._set_state("stopped")
 
     # ------------------------------------------------------------ the subscription
 
