@@ -1,23 +1,22 @@
 """The JSON API on a whole phone (sim board, simulated PBX) over real HTTP on 127.0.0.1.
 
 Every answer is validated against the schema the phone serves (``jsonschema``,
-draft 2020-12), made strict here: a key the schema does not name fails, so
-nothing goes out undocumented.
+draft 2020-12), made strict (``support.api_schema.check``): a key the schema
+does not name fails, so nothing goes out undocumented.
 """
 
 from __future__ import annotations
 
-import copy
 import re
 from datetime import datetime, timezone
 
 import aiohttp
-import jsonschema
 import pytest
 
 from deskphone.core import inputs as ins
 from deskphone.core.blf import Dialog, DialogChanged
 from deskphone.net.api_schema import SCHEMA
+from support.api_schema import check
 from support.phone import registered_phone
 from support.waiting import until
 
@@ -28,34 +27,6 @@ TRUSTING = (f"static.security.user_password = admin:{PASSWORD}\n"
             "forward.no_answer.enable = 1\nforward.no_answer.target = sip:300:hunter2@pbx.test\n"
             "forward.no_answer.timeout = 10\n")
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-
-
-def strict(schema: dict) -> dict:
-    """The schema with every object closed (additionalProperties: false where it lists some)."""
-    out = copy.deepcopy(schema)
-
-    def close(node: object) -> None:
-        if isinstance(node, dict):
-            if "properties" in node and "additionalProperties" not in node:
-                node["additionalProperties"] = False
-            for value in node.values():
-                close(value)
-        elif isinstance(node, list):
-            for value in node:
-                close(value)
-    close(out)
-    return out
-
-
-STRICT = strict(SCHEMA)
-
-
-def check(doc: dict, name: str) -> dict:
-    schema = {"$schema": STRICT["$schema"], "$defs": STRICT["$defs"], "$ref": f"#/$defs/{name}"}
-    jsonschema.Draft202012Validator(
-        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER).validate(doc)
-    jsonschema.Draft202012Validator(SCHEMA).validate(doc)       # and the top-level anyOf
-    return doc
 
 
 async def get(session: aiohttp.ClientSession, url: str, status: int = 200, **kw) -> dict:

@@ -9,6 +9,7 @@ renamed, retyped or removed; that would be /api/v2/.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..core.blf import BLF_STATES
@@ -25,7 +26,7 @@ def _obj(props: dict[str, Any]) -> dict[str, Any]:
 STR = {"type": "string"}
 INT = {"type": "integer", "minimum": 0}
 BOOL = {"type": "boolean"}
-TIME = {"type": "string", "format": "date-time", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"}
+TIME = {"$ref": "#/$defs/time"}      # ISO 8601 in UTC, whole seconds
 TIME_OR_NULL = {"anyOf": [TIME, {"type": "null"}]}
 ACCOUNT = {"type": "integer", "minimum": 1}
 HEAD = {"version": {"const": "1"}, "time": TIME}
@@ -40,6 +41,8 @@ SCHEMA: dict[str, Any] = {
     "anyOf": [{"$ref": f"#/$defs/{name}"}
               for name in ("index", "status", "calls", "voicemail", "blf", "error")],
     "$defs": {
+        "time": {"type": "string", "format": "date-time",
+                 "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"},
         "index": _obj({**HEAD, "endpoints": {
             "type": "object", "additionalProperties": {"type": "string", "pattern": "^/api/v1/"},
             "required": ["status", "calls", "voicemail", "blf", "schema"]}}),
@@ -83,3 +86,20 @@ SCHEMA: dict[str, Any] = {
         "error": _obj({"version": {"const": "1"}, "status": INT, "error": STR}),
     },
 }
+
+
+def pretty(node: Any, indent: str = "", width: int = 92) -> str:
+    """JSON text of ``node`` for the README: a part that fits in ``width`` stays on one line."""
+    flat = json.dumps(node)
+    if len(indent) + len(flat) <= width or not isinstance(node, (dict, list)) or not node:
+        return flat
+    inner = indent + "  "
+    if isinstance(node, list):
+        items = [inner + pretty(v, inner, width) for v in node]
+        return "[\n" + ",\n".join(items) + f"\n{indent}]"
+    items = [f"{inner}{json.dumps(k)}: {pretty(v, inner, width)}" for k, v in node.items()]
+    return "{\n" + ",\n".join(items) + f"\n{indent}}}"
+
+
+if __name__ == "__main__":      # python -m deskphone.net.api_schema: the README's copy
+    print(pretty(SCHEMA))
