@@ -145,3 +145,11 @@ def test_a_plain_line_key_still_acts_as_before():
     p = phone()
     p.handle(ins.KeyPress("L1"), 1002.0)
     assert p.state.dial is not None and p.state.audio == "speaker"
+
+
+def test_the_idle_screen_names_the_watched_user_who_rings():
+    p = phone()
+    p.handle(DialogChanged(2, "ringing", (EARLY_IN,)), 1001.0)
+    assert p.screen.kind == "idle" and p.screen.lines[2] == "Bob ringing"
+    p.handle(DialogChanged(2, "talking"), 1002.0)
+    assert "ringing" not in p.screen.lines[2]

@@ -26,6 +26,7 @@ import pytest
 from deskphone.core.effects import SetLed
 from support.kamailio_presence import presence_missing, start_presence_lab
 from support.sip_lab_fixtures import alice, bob, registered_phone, running_lab  # noqa: F401
+from support.sip_calls import is_from
 from support.waiting import until
 
 T = 15.0
@@ -103,3 +104,38 @@ async def test_pressing_the_key_while_it_rings_picks_the_call_up(blf_phone, rece
     await until(watching(blf_phone, "idle", "off"), T, seen(blf_phone))
     await alice.on_call(picked["id"], "hangup")
     await until(lambda: not blf_phone.phone.state.calls, T, "the picked-up call ended")
+
+
+async def test_pressing_the_key_during_a_call_transfers_it_blind(blf_phone, receiver, alice,
+                                                                 bob):
+    blf_phone.hook.lift()
+    blf_phone.keypad.type("201#")                  # Alice answers by herself
+    est = await receiver.wait("call_established", timeout=T)
+    bob_mark = bob.mark()
+    blf_phone.keypad.press("L1")                   # transfer.dsskey_deal_type 2 (default): blind
+    blind = await receiver.wait("blind_transfer_call", timeout=T)
+    assert blind["sip_call_id"] == est["sip_call_id"]
+    # Alice, referred, now calls Bob: the watched line rings; the transfer ends when he answers.
+    ring = await bob.wait("CALL_INCOMING", is_from("201"), after=bob_mark, timeout=T)
+    await until(watching(blf_phone, "ringing", "fast"), T, seen(blf_phone))
+    await bob.on_call(ring["id"], "accept")
+    await receiver.wait("transfer_finished", timeout=T)
+    await until(watching(blf_phone, "talking", "on"), T, seen(blf_phone))
+    assert blf_phone.phone.state.calls == []
+    await bob.on_call(ring["id"], "hangup")
+    await until(watching(blf_phone, "idle", "off"), T, seen(blf_phone))
+    blf_phone.hook.hang_up()
+
+
+async def test_the_watch_follows_the_settings(blf_phone):
+    watcher = blf_phone.blf_watcher
+    (old_watch, old_sub, _book), = watcher.subs.values()
+    assert old_watch.target == f"sip:202@127.0.0.1:{blf_phone.settings['account.1.sip_server.1.port']}"
+    blf_phone.writer.update({"linekey.1.value": "201", "linekey.1.label": "Alice"})
+    await until(lambda: 1 in watcher.subs and watcher.subs[1][0].target.startswith("sip:201@")
+                and blf_phone.blf[1].state == "idle", T, seen(blf_phone))
+    assert old_sub.state == "stopped" and blf_phone.blf[1].label == "Alice"
+    new_sub = watcher.subs[1][1]
+    blf_phone.writer.update({"linekey.1.type": "15"})          # a plain line key again
+    await until(lambda: not watcher.subs and 1 not in blf_phone.blf, T, "the watch stopped")
+    assert new_sub.state == "stopped" and blf_phone.leds.state["line1"] == "off"

@@ -95,3 +95,13 @@ def pickup_code(settings, key: int) -> str:
         if code:
             return code
     return ""
+
+
+def ringing_text(lines) -> str:
+    """The idle screen's line for the first watched user who rings ("" when none does):
+    the key's label (linekey.N.label, else its value), as Yealink's BLF alert names it."""
+    for n in sorted(lines):
+        line = lines[n]
+        if line.state == "ringing":
+            return f"{line.label or line.value} ringing"
+    return ""

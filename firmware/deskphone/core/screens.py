@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from . import features, voicemail, xml_screens
+from . import blf, features, voicemail, xml_screens
 from .accounts import account, enabled_accounts
 from .state import Call, PhoneState
 
@@ -172,6 +172,8 @@ def _base_screen(phone: PhoneState, now: float) -> Screen:
     line3 = f"{phone.missed} missed call{'s' if phone.missed != 1 else ''}" if phone.missed else ""
     if vm := voicemail.idle_line(phone):         # the voicemail count first (core.voicemail)
         line3 = f"{vm}, {phone.missed} missed" if phone.missed else vm
+    if ringing := blf.ringing_text(phone.blf):   # a watched user rings: press its key to pick up
+        line3 = ringing
     body = xml_screens.idle_lines(phone, (time.strftime("%a %d %b", time.localtime(now)),
                                           line2, line3))
     return Screen("idle", title, _clock(now), body,
