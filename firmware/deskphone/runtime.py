@@ -138,8 +138,10 @@ class Runtime:
         a = self.adapters
         match e:
             case fx.Emit():
-                log.info("event %s", BY_ID[e.event].name)
+                # The request first, then the line: writing a log line (the journal, at
+                # info) must not hold up an Action URL whose host is idle.
                 a.events.submit(e.event, e.variables)
+                log.info("event %s", BY_ID[e.event].name)
             case fx.Render():
                 # Drawn after this input's effects, in the next turn of the loop: an
                 # Action URL's GET is written before the frame is rendered (about

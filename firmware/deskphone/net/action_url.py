@@ -17,11 +17,14 @@ request at a time would take (500 events at 200 ms each: 12.5 s instead of
 may *finish* (or log) them in another order than they arrived. With
 ``max_in_flight = 1`` each request starts only after the previous one was
 answered or failed: strict order end to end, at one round trip per event.
+A request to an idle host (nothing waiting, nothing in flight) starts in the
+turn of the loop its event fired in, ahead of the screen's drawing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import re
@@ -117,6 +120,11 @@ def request_url(text: str) -> yarl.URL:
     return url
 
 
+# The same template with the same values makes the same URL (an event's URL rarely
+# changes between presses): parsed once, kept for the next time. yarl.URL is immutable.
+_cached_request_url = functools.lru_cache(maxsize=256)(request_url)
+
+
 # --- failures -------------------------------------------------------------------
 
 class _CaFileError(ValueError):
@@ -180,6 +188,7 @@ class _HostQueue:
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     worker: asyncio.Task[None] | None = None
     flights: set[asyncio.Task[None]] = field(default_factory=set)   # requests awaiting answers
+    unsent: asyncio.Future[None] | None = None   # the last request started, until it is written
 
 
 async def _on_headers_sent(session: aiohttp.ClientSession, context: object,
@@ -292,7 +301,7 @@ class ActionUrlSender:
             log.warning("Action URL %s not sent: sender is closed [%s]", name, redact(expanded))
             return
         try:
-            request = _Request(event_id, request_url(expanded))
+            request = _Request(event_id, _cached_request_url(expanded))
         except ValueError as exc:
             self._record(event_id, redact(expanded), None, 0.0, f"invalid URL: {exc}")
             return
@@ -305,10 +314,15 @@ class ActionUrlSender:
             self._record(oldest.event, oldest.shown, None, 0.0,
                          f"dropped: {self._max_pending} requests already waiting for this host",
                          level=logging.WARNING)
-        queue.pending.append(request)
         self._unfinished += 1
         self._all_done.clear()
-        queue.wakeup.set()
+        if self._session is not None and not queue.pending and not queue.flights:
+            # An idle host: the request starts in this turn of the loop, ahead of what
+            # the event's other effects scheduled (the screen is drawn after it).
+            self._launch(queue, request)
+        else:
+            queue.pending.append(request)
+            queue.wakeup.set()
         if self._session is not None:
             self._ensure_worker(key, queue)
 
@@ -325,28 +339,18 @@ class ActionUrlSender:
             return 1
 
     async def _work(self, key: tuple[str, str, int | None], queue: _HostQueue) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             while queue.pending:
-                window = self._window()
-                if window == 1 and not queue.flights:
-                    request = queue.pending.popleft()
-                    try:
-                        await self._deliver(request)
-                    finally:
-                        self._finished()
-                    continue
-                if len(queue.flights) >= window:
+                if len(queue.flights) >= self._window():
+                    # With a window of 1: each request starts once the one before it ended.
                     await asyncio.wait(queue.flights, return_when=asyncio.FIRST_COMPLETED)
                     continue
-                request = queue.pending.popleft()
-                sent: asyncio.Future[None] = loop.create_future()
-                flight = loop.create_task(self._deliver(request, sent))
-                queue.flights.add(flight)
-                flight.add_done_callback(lambda t, q=queue: self._landed(q, t))
-                # The next request starts once this one is written (or has failed).
-                await asyncio.wait((sent, flight), return_when=asyncio.FIRST_COMPLETED)
-                sent.cancel()
+                unsent = queue.unsent
+                if unsent is not None and not unsent.done():
+                    # The next request starts once this one is written (or has failed).
+                    await asyncio.wait((unsent,))
+                    continue
+                self._launch(queue, queue.pending.popleft())
             queue.wakeup.clear()
             try:
                 async with asyncio.timeout(self._worker_idle):
@@ -359,7 +363,18 @@ class ActionUrlSender:
                         del self._hosts[key]
                     return
 
-    def _landed(self, queue: _HostQueue, flight: asyncio.Task[None]) -> None:
+    def _launch(self, queue: _HostQueue, request: _Request) -> None:
+        """Start ``request`` as a flight of its own; ``queue.unsent`` until it is written."""
+        loop = asyncio.get_running_loop()
+        sent: asyncio.Future[None] = loop.create_future()
+        flight = loop.create_task(self._deliver(request, sent))
+        queue.flights.add(flight)
+        queue.unsent = sent
+        flight.add_done_callback(lambda t, q=queue, s=sent: self._landed(q, t, s))
+
+    def _landed(self, queue: _HostQueue, flight: asyncio.Task[None],
+                sent: asyncio.Future[None]) -> None:
+        sent.cancel()                       # failed before it was written: nothing waits on it
         queue.flights.discard(flight)
         if not self._closed:
             self._finished()
