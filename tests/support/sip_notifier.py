@@ -13,7 +13,7 @@ import hashlib
 import itertools
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .sip_udp import Answer, parse_answer
 
