@@ -101,10 +101,14 @@ async def test_an_unsolicited_notify_to_the_contact_lights_the_lamp_and_no_clear
     app = await phone()
     [contact] = await registered_contacts(lab, app.sip_user)
     assert lamp(app) == "off" and count_line(app) == ""
+    began = time.monotonic()
     status, out = await notify_contact(lab, contact, "message-summary", YES, ctype=SUMMARY)
     assert status == 200, out
+    answered = time.monotonic() - began        # kamcmd's own start-up included
     await until(lambda: lamp(app) == "slow" and count_line(app) == "2 new voicemails",
                 what=lambda: f"lamp {lamp(app)}, line {count_line(app)!r}")
+    print(f"\nunsolicited NOTIFY: 200 after {answered * 1000:.0f} ms, lamp lit after "
+          f"{(time.monotonic() - began) * 1000:.0f} ms (kamcmd included)")
     assert app.leds.state["power"] == "slow"            # Yealink's power LED flashes too
     box = app.voicemail[1]
     assert (box.waiting, box.new, box.old, box.urgent_new) == (True, 2, 8, 1)
@@ -139,9 +143,12 @@ async def test_a_solicited_subscription_gets_its_notifies(lab, phone):
     await until(lambda: app.mwi.states().get(1) == "active", timeout=15,
                 what=lambda: f"subscription {app.mwi.states()}")
     sub = app.mwi.subscriptions[1][1]
+    began = time.monotonic()
     etag = await publish(lab, app.sip_user, YES)
     await until(lambda: lamp(app) == "slow" and count_line(app) == "2 new voicemails",
                 what=lambda: f"lamp {lamp(app)}, line {count_line(app)!r}, {sub.stats}")
+    print(f"\nPUBLISH to presence_mwi -> NOTIFY -> lamp lit: "
+          f"{(time.monotonic() - began) * 1000:.0f} ms")
     await publish(lab, app.sip_user, NO, etag)
     await until(lambda: lamp(app) == "off" and count_line(app) == "",
                 what=lambda: f"lamp {lamp(app)}, line {count_line(app)!r}, {sub.stats}")

@@ -154,3 +154,45 @@ async def test_the_account_is_the_one_the_request_names(listener):
         assert (await peer.ask(mwi_notify(lst.port, via_port=peer.port), lst.port)).status == 403
     finally:
         peer.close()
+
+
+# ------------------------------------------------------------------ solicited
+
+
+async def test_subscriptions_follow_the_settings_and_notifies_reach_the_core(tmp_path):
+    from deskphone.net.mwi import MwiSubscriptions
+    from support.sip_notifier import Notifier
+    from support.waiting import until
+
+    notifier = await Notifier.open()
+    on = {**SERVER, "account.1.sip_server.1.port": notifier.port, "account.1.password": "secret",
+          "account.1.subscribe_mwi": True}
+    host = FakeHost(tmp_path, on)
+    subs = MwiSubscriptions(host, "127.0.0.1")
+    try:
+        await subs.start()
+        await until(lambda: subs.states().get(1) == "active", what=lambda: str(subs.states()))
+        assert notifier.subscribes[-1].start == f"SUBSCRIBE sip:1001@127.0.0.1:{notifier.port} " \
+                                                "SIP/2.0"
+        dialog = notifier.only_dialog()
+        notifier.notify(dialog, ASTERISK.decode())
+        await until(lambda: 1 in host.phone.state.voicemail)
+        assert host.phone.state.voicemail[1].new == 2
+        # A body that is no message summary: answered (the dialog is fine), nothing changes.
+        notifier.notify(dialog, "Messages-Waiting: perhaps\r\n")
+        await until(lambda: len(notifier.answers_to("NOTIFY")) == 2)
+        assert notifier.answers_to("NOTIFY")[1].status == 200
+        assert len([p for p in host.posted if isinstance(p, VoicemailChanged)]) == 1
+        # Switched off: unsubscribed (Expires: 0), no subscription left.
+        n = len(notifier.subscribes)
+        subs.settings_changed({**on, "account.1.subscribe_mwi": False})
+        await until(lambda: not subs.subscriptions and len(notifier.subscribes) > n)
+        assert notifier.subscribes[n].expires == 0
+        # On again, with another expiry: a new dialog.
+        subs.settings_changed({**on, "account.1.subscribe_mwi_expires": 120})
+        await until(lambda: subs.states().get(1) == "active")
+        assert notifier.subscribes[-1].expires == 120 and len(notifier.dialogs) == 2
+    finally:
+        await subs.stop()
+        notifier.close()
+    assert subs.subscriptions == {}
