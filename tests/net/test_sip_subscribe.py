@@ -159,3 +159,29 @@ async def test_stop_is_quick_when_the_notifier_is_gone(world):
     began = loop.time()
     await sub.stop()
     assert loop.time() - began < sip_subscribe.STOP_WAIT + 0.5
+
+
+async def test_a_notifier_that_terminates_at_once_is_not_asked_in_a_tight_loop(world, monkeypatch):
+    monkeypatch.setattr(sip_subscribe, "RETRY_FIRST", 0.4)
+    notifier, sub, got, _ = await world()
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    for n in range(1, 4):
+        await until(lambda: len(notifier.dialogs) == n and sub.state == "active", timeout=5.0)
+        notifier.notify(notifier.only_dialog(), "Messages-Waiting: no\r\n",
+                        state="terminated;reason=deactivated")
+    await until(lambda: len(notifier.dialogs) == 4, timeout=5.0)
+    # Each ended within a second of starting: 0.4, 0.8, 1.6 s of backoff at least (-10 %).
+    assert loop.time() - began >= 0.9 * (0.4 + 0.8 + 1.6)
+
+
+async def test_a_flood_of_notifies_is_held_to_the_rate(world):
+    notifier, sub, got, _ = await world()
+    await until(lambda: sub.state == "active")
+    dialog = notifier.only_dialog()
+    for _ in range(60):
+        notifier.notify(dialog, BODY)
+    await until(lambda: len(notifier.answers_to("NOTIFY")) == 60)
+    statuses = [a.status for a in notifier.answers_to("NOTIFY")]
+    assert statuses.count(503) >= 30 and len(got) <= sip_subscribe.NOTIFY_BURST + 2
+    assert len(got) == statuses.count(200)

@@ -30,7 +30,9 @@ in the dialog before the granted Expires runs out (at 85 %, at least
 ``MIN_REFRESH`` s ahead); a NOTIFY with ``Subscription-State: terminated``, a
 failed refresh (481 included), a timeout or a refused SUBSCRIBE ends the dialog,
 and a new one is started after a backoff (``RETRY_FIRST`` doubling to
-``RETRY_MOST``; ``Retry-After`` is taken when larger). NOTIFYs of the dialog
+``RETRY_MOST``; ``Retry-After`` / ``retry-after=`` is taken when larger; a
+subscription of ``QUICK_AFTER`` s or more ended with reason ``deactivated`` or
+``timeout`` is renewed at once). NOTIFYs of the dialog
 are answered 200; NOTIFYs of no dialog of ours 481; other requests 405.
 
 Bounded: one socket; one transaction at a time; a NOTIFY body over ``MAX_BODY``
@@ -64,6 +66,8 @@ log = logging.getLogger("deskphone.sip_subscribe")
 T1, T2 = 0.5, 4.0               # RFC 3261 timers: first retransmission, the longest gap
 TIMEOUT = 32.0                  # Timer F: a transaction without a final answer has failed
 MIN_REFRESH = 5.0
+QUICK_REASONS = ("deactivated", "timeout")   # a terminated subscription worth renewing at once
+QUICK_AFTER = 10.0              # ... when it had lasted this long (no tight loop)
 RETRY_FIRST, RETRY_MOST = 2.0, 300.0
 STOP_WAIT = 1.0                 # seconds stop() waits for the unsubscribe's answer
 MAX_BODY = 16 * 1024
@@ -169,7 +173,13 @@ class Subscription:
             delay = 0.0
             try:
                 await self._subscribe_once()
-                delay = 0.5                 # terminated by the notifier: again, soon
+                # Terminated by the notifier: soon again after a good run ended by
+                # "deactivated" or "timeout" (RFC 6665 4.1.3), else with the backoff.
+                ran, why = loop.time() - began, self._ended_why.lower()
+                quick = ran >= QUICK_AFTER and _param(why, "reason") in QUICK_REASONS
+                retry = _param(why, "retry-after")
+                delay = 0.5 if quick else max(backoff.after(ran), float(
+                    min(int(retry), 3600) if retry.isdigit() and len(retry) <= 10 else 0))
             except _Failed as failed:
                 self.stats["failed"] += 1
                 self._set_state("failed")
@@ -385,6 +395,15 @@ class Subscription:
         skipped = self._logged.allow(key)
         if skipped is not None:
             log.log(level, message + "%s", *args, left_out(skipped), exc_info=exc_info)
+
+
+def _param(text: str, name: str) -> str:
+    """The value of ``name=value`` among ``;``-separated parameters ("" when absent)."""
+    for part in text.split(";"):
+        key, _, value = part.partition("=")
+        if key.strip() == name:
+            return value.strip()
+    return ""
 
 
 def _route_address(dest: tuple[str, int] | None) -> str:
