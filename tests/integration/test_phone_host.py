@@ -23,7 +23,8 @@ def test_the_port_is_what_the_brief_names():
     assert MEMBERS == sorted({"settings", "device", "board_name", "state_dir", "status", "ip",
                               "registrations", "screen", "frame", "deliveries", "engine_name",
                               "engine_up", "uptime", "post", "writer", "on_status", "on_effect",
-                              "call_log", "directory", "calls", "voicemail", "blf"})
+                              "call_log", "directory", "calls", "voicemail", "blf",
+                              "last_provisioning"})
 
 
 @pytest.mark.parametrize("name", MEMBERS)

@@ -144,6 +144,10 @@ class FakeHost:
     def blf(self):
         return dict(self.phone.state.blf)
 
+    @property
+    def last_provisioning(self):
+        return None             # no provisioning run here
+
     # --- PhoneHost: what an adapter may do ----------------------------------------
 
     def post(self, inp: ins.Input) -> None:
