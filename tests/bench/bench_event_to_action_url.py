@@ -14,7 +14,10 @@ HTTP client) run in another process (tests/bench/world.py). Two inputs:
 
 Each event waits until its GET arrived before the next one starts (latency,
 not throughput). Baseline: a bare aiohttp ``ClientSession.get`` from this
-process to the same receiver. Times are CLOCK_MONOTONIC stamps taken in the
+process to the same receiver. The HTTP key makes two exchanges (client ->
+phone, phone -> receiver), so it is also compared with a bare aiohttp relay in
+this process: a handler that only GETs the receiver (one keep-alive session)
+for each request the same client sends it, no phone at all. Times are CLOCK_MONOTONIC stamps taken in the
 sending and in the receiving process. The phone runs the default config: a
 remote OFFHOOK/ONHOOK is a press and is not debounced; the pin's default
 ``deskphone.hook.debounce_ms`` (30) adds exactly itself, by design, so the pin
@@ -30,8 +33,10 @@ import time
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
 
 from common import QUIET, World, figure, header, percentile, run, write_phone
+from support.http_server import LocalHttpServer
 
 N = int(__import__("os").environ.get("BENCH_N", 1000))
 WARMUP = min(50, N)
@@ -63,6 +68,34 @@ async def baseline(world: World, n: int) -> list[float]:
     return out
 
 
+class Relay:
+    """The two-exchange baseline: a bare aiohttp handler that GETs the receiver, then answers."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.session: aiohttp.ClientSession | None = None
+        self.server: LocalHttpServer | None = None
+
+    async def start(self) -> int:
+        self.session = aiohttp.ClientSession()
+        app = web.Application()
+        app.router.add_get("/servlet", self.relay)
+        self.server = await LocalHttpServer(app).start()
+        return self.server.port
+
+    async def relay(self, request: web.Request) -> web.Response:
+        assert self.session is not None
+        async with self.session.get(f"{self.world.base}/relay?{request.query_string}") as resp:
+            await resp.read()
+        return web.Response(text="OK\n")
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.stop()
+        if self.session is not None:
+            await self.session.close()
+
+
 async def hook_edges(app, world: World, n: int) -> list[float]:
     pin = app.hook.device.pin
     loop = asyncio.get_running_loop()
@@ -82,10 +115,11 @@ async def hook_edges(app, world: World, n: int) -> list[float]:
 
 
 async def one_phone(world: World, tmp: Path, extra: str, http_keys: bool,
-                    base: list[float]) -> tuple[list[float], list[float]]:
-    """Pin edges (and, if ``http_keys``, HTTP OFFHOOK/ONHOOK) against one phone, in
-    ROUNDS rounds each followed by baseline GETs (added to ``base``): a machine busy
-    with other work slows both alike."""
+                    base: list[float], relayed: list[float] | None = None
+                    ) -> tuple[list[float], list[float]]:
+    """Pin edges (and, if ``http_keys``, HTTP OFFHOOK/ONHOOK, then the same through the
+    bare relay, added to ``relayed``) against one phone, in ROUNDS rounds each followed by
+    baseline GETs (added to ``base``): a machine busy with other work slows all alike."""
     from deskphone.app import PhoneApp
     from deskphone.config.board import load_board
 
@@ -100,6 +134,8 @@ async def one_phone(world: World, tmp: Path, extra: str, http_keys: bool,
     gpio: list[float] = []
     http: list[float] = []
     each = max(1, N // ROUNDS)
+    relay = Relay(world)
+    relay_port = await relay.start() if http_keys else 0
     try:
         app.hook.device.pin.drive_low()            # on hook: the handset rests on the switch
         await asyncio.sleep(0.2)
@@ -109,6 +145,8 @@ async def one_phone(world: World, tmp: Path, extra: str, http_keys: bool,
         await world.ask("report", on=False)
         if http_keys:
             await world.ask("keys", port=app.http.port, values=["OFFHOOK", "ONHOOK"], n=WARMUP,
+                            timeout=10)
+            await world.ask("keys", port=relay_port, values=["OFFHOOK", "ONHOOK"], n=WARMUP,
                             timeout=10)
         for _ in range(ROUNDS):
             await world.ask("report", on=True)
@@ -120,7 +158,12 @@ async def one_phone(world: World, tmp: Path, extra: str, http_keys: bool,
                                       n=each, timeout=10)
                 assert got["statuses"] == {"200": each}, got["statuses"]
                 http += got["latency_ms"]
+                got = await world.ask("keys", port=relay_port, values=["OFFHOOK", "ONHOOK"],
+                                      n=each, timeout=10)
+                assert relayed is not None and got["statuses"] == {"200": each}, got["statuses"]
+                relayed += got["latency_ms"]
     finally:
+        await relay.stop()
         await app.stop()
     return gpio, http
 
@@ -129,10 +172,11 @@ async def main() -> None:
     header("Event to Action URL (p50 / p99 over %d events each)" % N)
     world = await World().start()
     base: list[float] = []
+    relayed: list[float] = []
     try:
         with tempfile.TemporaryDirectory() as d:
             # The default config (deskphone.hook.debounce_ms = 30), then the pin with 0.
-            gpio, http = await one_phone(world, Path(d) / "default", "", True, base)
+            gpio, http = await one_phone(world, Path(d) / "default", "", True, base, relayed)
             gpio0, _ = await one_phone(world, Path(d) / "nodebounce", QUIET, False, base)
     finally:
         await world.stop()
@@ -142,6 +186,9 @@ async def main() -> None:
         target = "p50 < 3x baseline" if name == "p50" else "p99 < 5 ms"
         figure(f"HTTP key=OFFHOOK/ONHOOK -> Action URL {name} (default config)",
                percentile(http, q), b, "ms", target=target)
+        figure(f"HTTP key=OFFHOOK/ONHOOK -> Action URL {name}, against the bare relay",
+               percentile(http, q), percentile(relayed, q), "ms",
+               note="the same client -> a bare aiohttp handler -> GET to the same receiver")
         figure(f"hook pin edge -> Action URL {name} (default config: 30 ms debounce)",
                percentile(gpio, q), b, "ms", note="the debounce adds itself, by design")
         figure(f"hook pin edge -> Action URL {name} (deskphone.hook.debounce_ms = 0)",

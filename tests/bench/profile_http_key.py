@@ -8,10 +8,11 @@ what is counted is the Python work of the path and nothing of another process.
 Each key request (``OFFHOOK`` / ``ONHOOK`` in turn) waits until its Action URL
 arrived. MODE:
 
-- ``order``: the median time, from the client's write, of each step of the path
-  (the phone reading the request, its checks, the core's step, the Action URL's
-  GET written, the screen drawn, the 200 written): which work is ahead of the
-  Action URL, and in which order the bytes leave;
+- ``order``: the median CPU time of the loop's thread (``thread_time``: what
+  other processes do to the machine does not count), from the client's write,
+  to each step of the path (the phone reading the request, its checks, the
+  core's step, the Action URL's GET written, the screen drawn, the 200 written):
+  which work is ahead of the Action URL, and in which order the bytes leave;
 - ``cprofile``: the functions with the most time over N requests;
 - ``key`` / ``bare``: only N key requests, or N bare ``ClientSession.get`` to the
   same receiver (the bench's baseline), and their CPU time each. Run each under
@@ -79,7 +80,7 @@ class Stamps:
         self.runs: list[list[tuple[str, int]]] = []
 
     def stamp(self, name: str) -> None:
-        self.now.append((name, time.perf_counter_ns()))
+        self.now.append((name, time.thread_time_ns()))
 
     def next_run(self) -> None:
         if self.now:
