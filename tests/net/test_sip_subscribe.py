@@ -185,3 +185,25 @@ async def test_a_flood_of_notifies_is_held_to_the_rate(world):
     statuses = [a.status for a in notifier.answers_to("NOTIFY")]
     assert statuses.count(503) >= 30 and len(got) <= sip_subscribe.NOTIFY_BURST + 2
     assert len(got) == statuses.count(200)
+
+
+@pytest.mark.parametrize("data", [
+    b"", b"\x00\xff" * 50, b"SIP/2.0 200 OK\r\nVia: x\r\n",            # no blank line
+    b"SIP/2.0 99 Odd\r\n\r\n", b"SIP/2.0 200 OK\r\n" + b"X-A: b\r\n" * 200 + b"\r\n",
+    b"NOTIFY sip:x SIP/2.0\r\n\r\n", b"SIP/2.0 200 OK\r\nnot a header\r\n\r\n",
+])
+def test_what_is_no_response_is_none(data):
+    from deskphone.net.sip_subscribe_wire import parse_response
+    assert parse_response(data) is None
+
+
+def test_the_parts_of_an_answer():
+    from deskphone.net.sip_subscribe_wire import expires_of, param, parse_response, tag_of, uri_of
+    r = parse_response(b"SIP/2.0 200 OK\nt: \"N\" <sip:a@b;x=1>;tag=abc\nExpires: 600\n"
+                       b"m: <sip:n@127.0.0.1:9>\n\n")
+    assert r is not None and r.status == 200
+    assert tag_of(r.get("to")) == "abc" and uri_of(r.get("contact")) == "sip:n@127.0.0.1:9"
+    assert expires_of(r.get("expires"), 5) == 600
+    assert expires_of("active;expires=30", 5) == 30 and expires_of("99999999999", 5) == 5
+    assert param("reason=timeout;retry-after=7", "retry-after") == "7"
+    assert param("", "reason") == "" and tag_of(None) == ""

@@ -34,13 +34,14 @@ import asyncio
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..core.accounts import Account, enabled_accounts
 from ..core.trust import source_id
 from ..core.voicemail import VoicemailChanged
 from ..host import PhoneHost
+from .log_limit import LogLimiter, left_out
 from .sip_message import SipRequest
 from .sip_subscribe import Identity, Subscription
 
@@ -171,10 +172,10 @@ class Plan:
     target: str
     aor: str
     auth_name: str
-    password: str
-    display: str
-    server: tuple[str, int]
-    expires: int
+    password: str = field(repr=False)
+    display: str = ""
+    server: tuple[str, int] = ("", 5060)
+    expires: int = 3600
 
 
 def plans(settings: Mapping[str, object]) -> dict[int, Plan]:
@@ -209,6 +210,7 @@ class MwiSubscriptions:
         self.subscriptions: dict[int, tuple[Plan, Subscription]] = {}
         self._changing: asyncio.Task[None] | None = None
         self._stopped = False
+        self._logged = LogLimiter(burst=5, total=20)
 
     async def start(self) -> None:
         await self._apply(plans(self.host.settings))
@@ -252,7 +254,9 @@ class MwiSubscriptions:
         try:
             summary = parse_summary(body)
         except MwiError as exc:
-            log.warning("MWI of account %d: %s (ignored)", account, exc)
+            skipped = self._logged.allow(str(account))
+            if skipped is not None:
+                log.warning("MWI of account %d: %s (ignored)%s", account, exc, left_out(skipped))
             return
         self.host.post(summary.change(account, time.time()))
 

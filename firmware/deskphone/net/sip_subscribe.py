@@ -56,7 +56,7 @@ from ..engine.backoff import Backoff
 from .log_limit import LogLimiter, left_out
 from .rate_limit import RateLimiter
 from .sip_message import SipRequest, SipSyntaxError, parse_request, response
-from .sip_subscribe_wire import (DigestClient, Dialog, Identity, SipResponse, expires_of,
+from .sip_subscribe_wire import (DigestClient, Dialog, Identity, SipResponse, expires_of, param,
                                  parse_response, subscribe, tag_of)
 
 __all__ = ["Subscription", "Identity"]
@@ -176,8 +176,8 @@ class Subscription:
                 # Terminated by the notifier: soon again after a good run ended by
                 # "deactivated" or "timeout" (RFC 6665 4.1.3), else with the backoff.
                 ran, why = loop.time() - began, self._ended_why.lower()
-                quick = ran >= QUICK_AFTER and _param(why, "reason") in QUICK_REASONS
-                retry = _param(why, "retry-after")
+                quick = ran >= QUICK_AFTER and param(why, "reason") in QUICK_REASONS
+                retry = param(why, "retry-after")
                 delay = 0.5 if quick else max(backoff.after(ran), float(
                     min(int(retry), 3600) if retry.isdigit() and len(retry) <= 10 else 0))
             except _Failed as failed:
@@ -395,15 +395,6 @@ class Subscription:
         skipped = self._logged.allow(key)
         if skipped is not None:
             log.log(level, message + "%s", *args, left_out(skipped), exc_info=exc_info)
-
-
-def _param(text: str, name: str) -> str:
-    """The value of ``name=value`` among ``;``-separated parameters ("" when absent)."""
-    for part in text.split(";"):
-        key, _, value = part.partition("=")
-        if key.strip() == name:
-            return value.strip()
-    return ""
 
 
 def _route_address(dest: tuple[str, int] | None) -> str:

@@ -81,6 +81,15 @@ def expires_of(response_or_state: str | None, default: int) -> int:
     return int(m.group(1)) if m else default
 
 
+def param(text: str, name: str) -> str:
+    """The value of ``name=value`` among ``;``-separated parameters ("" when absent)."""
+    for part in text.split(";"):
+        key, _, value = part.partition("=")
+        if key.strip() == name:
+            return value.strip()
+    return ""
+
+
 @dataclass
 class Dialog:
     """One subscription dialog, as the subscriber keeps it."""
