@@ -113,6 +113,14 @@ async def test_accounts_list_add_and_edit_with_errors_next_to_the_field(phone_we
             assert "pw-two-2" not in html and "secret" not in html, query
         status, _ = await page(session, phone_web, f"p=accounts&q=load&acc={MAX_ACCOUNTS + 1}")
         assert status == 404
+        # Switched off on the page: unregistered at once.
+        status, _ = await post(session, phone_web, "accounts&q=write",
+                               {"csrf": token, "acc": "2", "account.2.label": "Second"})
+        assert status == 303 and phone_web.settings["account.2.enable"] is False
+        await until(lambda: phone_web.registrations.get(2) == "unregistered")
+        _, html = await page(session, phone_web, "p=accounts&q=load")
+        assert "<tr id=account-2><td>2</td><td>off</td>" in html
+        assert "acc=3&amp;add=1" in html                         # 2 is not free: it is set up
 
 
 async def test_features_page_follows_the_one_table_and_announces_the_switch(phone_web,
