@@ -28,6 +28,8 @@ FORMS = {
     "provisioning&q=write": {"static.auto_provision.server.url": "http://prov.test/"},
     "provisioning&q=now": {},
     "directory&q=add": {"name": "Eve", "numbers": "205"},
+    "directory&q=edit": {"index": "0", "name": "Eve", "numbers": "205"},
+    "directory&q=delete": {"index": "0"},
     "sound&q=write": {"deskphone.volume.ring": "3"},
 }
 
@@ -192,8 +194,9 @@ async def test_provisioning_page_saves_runs_now_and_shows_the_result(phone_web):
                                 "static.auto_provision.server.password": "Prov-pass-5"})
         assert status == 303
         assert phone_web.settings["static.auto_provision.server.password"] == "Prov-pass-5"
-        status, _ = await post(session, phone_web, "provisioning&q=now", {"csrf": token})
-        assert status == 303
+        async with session.post(f"{base(phone_web)}/servlet?p=provisioning&q=now",
+                                data={"csrf": token}) as resp:
+            assert resp.status == 200 and "Provisioning started" in await resp.text()
         await until(lambda: phone_web.last_provisioning is not None)
         _, html = await page(session, phone_web, "p=provisioning&q=load")
         assert "<span class=err>failed</span>" in html

@@ -187,7 +187,7 @@ class Field:
     labels: tuple[str, ...] = ()        # an int key shown as a choice of these names
 
 
-Extra = Callable[["WebUI", Session], str]
+Extra = Callable[["WebUI", Session, Mapping[str, str]], str]
 
 
 def settings_page(name: str, title: str, fields: Callable[[], Iterable[Field]], *,
@@ -209,7 +209,7 @@ def settings_page(name: str, title: str, fields: Callable[[], Iterable[Field]], 
         body = said + intro + form(session, name, "write", f"<table id=settings>{rows}</table>",
                                    "Confirm", button_id="save")
         if extra is not None:
-            body += extra(ui, session)
+            body += extra(ui, session, p)
         bad = bool(errors or problem)
         return ui.page(title, body, session=session, status=400 if bad else 200)
 

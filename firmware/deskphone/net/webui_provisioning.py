@@ -44,7 +44,7 @@ def fields() -> list[Field]:
     ]
 
 
-def last_result(ui: "WebUI", session: Session) -> str:
+def last_result(ui: "WebUI", session: Session, p: Mapping[str, str]) -> str:
     run = ui.host.last_provisioning
     if run is None:
         result = "<span class=muted>No run since the phone started.</span>"
@@ -52,7 +52,9 @@ def last_result(ui: "WebUI", session: Session) -> str:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.at))
         how = "<span class=ok>ok</span>" if run.ok else "<span class=err>failed</span>"
         result = f"{e(when)}: {how}" + (f" ({e(run.reason)})" if run.reason else "")
-    return (f"<h2>Last result</h2><p id=last-result>{result}</p>"
+    started = ("<p class=ok id=started>Provisioning started: reload this page for its result."
+               "</p>" if p.get("started") == "1" else "")
+    return (f"<h2>Last result</h2>{started}<p id=last-result>{result}</p>"
             + form(session, "provisioning", "now", "", "Provision now", button_id="provision-now"))
 
 
