@@ -40,6 +40,10 @@ LABELS = {
     "outbound_proxy_enable": "Outbound proxy",
     "outbound_host": "Outbound proxy host",
     "outbound_port": "Outbound proxy port",
+    "subscribe_mwi": "Subscribe for voicemail (MWI)",
+    "subscribe_mwi_expires": "MWI subscription expiry (s)",
+    "subscribe_mwi_to_vm": "MWI: subscribe to the voicemail number",
+    "display_mwi.enable": "Show the voicemail count",
 }
 HINTS = {"auth_name": "blank: the user name", "sip_server.1.address": "a host name or address"}
 
