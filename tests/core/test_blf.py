@@ -153,3 +153,11 @@ def test_the_idle_screen_names_the_watched_user_who_rings():
     assert p.screen.kind == "idle" and p.screen.lines[2] == "Bob ringing"
     p.handle(DialogChanged(2, "talking"), 1002.0)
     assert "ringing" not in p.screen.lines[2]
+
+
+def test_a_late_notify_for_the_keys_old_value_is_ignored():
+    p = phone()
+    p.handle(ins.SettingsChanged({**p.settings, "linekey.2.value": "204"}), 1001.0)
+    assert p.handle(DialogChanged(2, "ringing", (EARLY_IN,), "202"), 1002.0) == []
+    p.handle(DialogChanged(2, "talking", (), "204"), 1003.0)
+    assert p.state.blf[2].state == "talking"

@@ -41,6 +41,7 @@ class DialogChanged:
     key: int
     state: str                   # one of BLF_STATES, as the adapter summed the dialogs up
     dialogs: tuple[Dialog, ...] = ()
+    value: str = ""              # the value subscribed to; a NOTIFY for another is stale
 
 
 # ------------------------------------------------------------------ the keys

@@ -50,8 +50,8 @@ def sync(state: PhoneState) -> None:
 
 def on_dialog_changed(step: Step, inp: DialogChanged) -> None:
     line = step.state.blf.get(inp.key)
-    if line is None or inp.state not in BLF_STATES:
-        return           # a key no longer BLF (a late NOTIFY), or nothing we know
+    if line is None or inp.state not in BLF_STATES or inp.value not in ("", line.value):
+        return           # a key no longer BLF or watching another (a late NOTIFY), or junk
     step.state.blf[inp.key] = BlfLine(line.key, line.value, line.label, line.account,
                                       inp.state, tuple(inp.dialogs))
 

@@ -39,6 +39,7 @@ ACCEPT = "application/dialog-info+xml"
 class Watch:
     """What one key's subscription is made of; a change of any part makes a new one."""
     key: int
+    value: str                   # linekey.N.value as the settings have it
     target: str
     aor: str
     auth_name: str
@@ -62,7 +63,7 @@ def watches(settings, registrations) -> dict[int, Watch]:
             continue
         server = (acc.outbound_host, acc.outbound_port) if acc.outbound_proxy_enable \
             and acc.outbound_host else (acc.server, acc.port or 5060)
-        found[key] = Watch(key, target_uri(value, acc.host), acc.uri, acc.auth_name
+        found[key] = Watch(key, value, target_uri(value, acc.host), acc.uri, acc.auth_name
                            or acc.user_name, acc.password, server)
         if len(found) >= MAX_SUBSCRIPTIONS:
             break
@@ -102,7 +103,7 @@ class BlfWatcher:
             if wanted.get(key) != watch:
                 del self.subs[key]
                 await sub.stop()
-                self.host.post(DialogChanged(key, "unknown"))
+                self.host.post(DialogChanged(key, "unknown", (), watch.value))
         for key, watch in wanted.items():
             if key not in self.subs:
                 await self._subscribe(watch)
@@ -114,18 +115,19 @@ class BlfWatcher:
             event="dialog", accept=ACCEPT, target=watch.target,
             me=Identity(aor=watch.aor, auth_name=watch.auth_name, password=watch.password),
             server=watch.server, bind=self.bind, name=f"BLF L{key} {watch.target}",
-            on_notify=lambda headers, body: self._notified(key, book, body),
-            on_state=lambda state: self._state(key, book, state))
+            on_notify=lambda headers, body: self._notified(watch, book, body),
+            on_state=lambda state: self._state(watch, book, state))
         if await sub.start():
             self.subs[key] = (watch, sub, book)
 
-    def _state(self, key: int, book: DialogBook, state: str) -> None:
+    def _state(self, watch: Watch, book: DialogBook, state: str) -> None:
         if state in ("failed", "subscribing"):
             book.reset()                  # a new dialog starts its versions again
         if state == "failed":
-            self.host.post(DialogChanged(key, "unknown"))
+            self.host.post(DialogChanged(watch.key, "unknown", (), watch.value))
 
-    def _notified(self, key: int, book: DialogBook, body: bytes) -> None:
+    def _notified(self, watch: Watch, book: DialogBook, body: bytes) -> None:
+        key = watch.key
         if not body.strip():
             return                        # a NOTIFY with no body (pending): nothing known yet
         try:
@@ -135,7 +137,8 @@ class BlfWatcher:
                 log.warning("BLF L%d: NOTIFY body refused: %s", key, exc)
             return
         if book.apply(info):
-            self.host.post(DialogChanged(key, book.state, tuple(book.dialogs.values())))
+            self.host.post(DialogChanged(key, book.state, tuple(book.dialogs.values()),
+                                         watch.value))
 
     async def close(self) -> None:
         if self._task is not None:
