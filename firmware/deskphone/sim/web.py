@@ -30,6 +30,8 @@ from .controls import SimControls
 log = logging.getLogger("deskphone.sim.web")
 
 PATH = "/sim"
+MAX_BUFFERED = 64 * 1024        # bytes written to a page and not yet taken by its socket
+BACKLOG_POLL = 0.1              # seconds between looks at a page that has stopped reading
 LED_ORDER = ("power", "mwi", "dnd", "mute", "speaker", "headset")
 
 
@@ -58,6 +60,7 @@ class SimWeb:
         self.controls = controls
         self.clients: set[web.WebSocketResponse] = set()
         self._pending = False
+        self._pages: dict[web.WebSocketResponse, _Page] = {}
 
     def install(self, web_app: web.Application) -> None:
         web_app.router.add_get(PATH, self.page)
@@ -81,11 +84,9 @@ class SimWeb:
         self._pending = False
         message = json.dumps(self.state())
         for ws in list(self.clients):
-            if not ws.closed:
-                try:
-                    await ws.send_str(message)
-                except (ConnectionError, RuntimeError):
-                    pass
+            page = self._pages.get(ws)
+            if page is not None and not ws.closed:
+                page.offer(ws, message)
 
     def _png(self) -> bytes:
         buf = io.BytesIO()
@@ -123,15 +124,19 @@ class SimWeb:
         ws = web.WebSocketResponse(heartbeat=20)
         await ws.prepare(request)
         self.clients.add(ws)
-        await ws.send_str(json.dumps(self.state()))
-        async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
-                continue
-            try:
-                self.command(json.loads(msg.data))
-            except (ValueError, KeyError, TypeError) as exc:
-                await ws.send_str(json.dumps({"type": "error", "error": str(exc)}))
-        self.clients.discard(ws)
+        self._pages[ws] = _Page(request.transport)
+        try:
+            await ws.send_str(json.dumps(self.state()))
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                try:
+                    self.command(json.loads(msg.data))
+                except (ValueError, KeyError, TypeError) as exc:
+                    await ws.send_str(json.dumps({"type": "error", "error": str(exc)}))
+        finally:                                    # closed, cut or cancelled: forget it
+            self.clients.discard(ws)
+            self._pages.pop(ws).close()
         return ws
 
     def command(self, cmd: dict[str, Any]) -> None:
@@ -157,6 +162,49 @@ class SimWeb:
         else:
             raise ValueError("unknown command")
         self._push_soon()
+
+
+class _Page:
+    """One open /sim page: the newest state not yet written to it, and the one task writing.
+
+    A page that reads slowly (or never) costs the phone one state and at most
+    ``MAX_BUFFERED`` bytes of socket buffer, not every state since it stopped
+    reading: each state is the whole picture, so an unsent one is replaced.
+    """
+
+    def __init__(self, transport: asyncio.BaseTransport | None) -> None:
+        self.transport = transport
+        self.unsent: str | None = None
+        self.sender: asyncio.Task[None] | None = None
+
+    def offer(self, ws: web.WebSocketResponse, message: str) -> None:
+        self.unsent = message
+        if self.sender is None:
+            self.sender = asyncio.create_task(self._send(ws))
+
+    def _backlog(self) -> int:
+        transport = self.transport
+        if not isinstance(transport, asyncio.WriteTransport) or transport.is_closing():
+            return 0
+        return transport.get_write_buffer_size()
+
+    async def _send(self, ws: web.WebSocketResponse) -> None:
+        try:
+            while self.unsent is not None and not ws.closed:
+                if self._backlog() > MAX_BUFFERED:
+                    await asyncio.sleep(BACKLOG_POLL)       # it reads nothing: wait, hold one
+                    continue
+                message, self.unsent = self.unsent, None
+                await ws.send_str(message)
+        except (ConnectionError, RuntimeError):
+            pass
+        finally:
+            self.sender = None
+
+    def close(self) -> None:
+        self.unsent = None
+        if self.sender is not None:
+            self.sender.cancel()
 
 
 def _button(key: str, label: str | None = None, cls: str = "") -> str:
