@@ -51,6 +51,7 @@ from .net.http_server import HttpServer
 from .net.provisioning import Provisioner
 from .config.call_log_file import CallLogFile
 from .net.phonebook import Phonebooks
+from .net.blf import BlfWatcher
 from .net.mwi import MwiSubscriptions
 from .net.sip_notify import SipNotifyListener
 from .net.xml_push import XmlFetcher
@@ -230,6 +231,8 @@ class PhoneApp:
                 self.phonebooks.settings_changed(settings)     # a new book URL: fetch now
             if self.mwi is not None:
                 self.mwi.settings_changed(settings)            # MWI subscriptions on, off
+            if getattr(self, "blf_watcher", None) is not None:
+                self.blf_watcher.settings_changed(settings)    # BLF keys added, removed
 
     # ------------------------------------------------------------ adapters
 
@@ -448,6 +451,8 @@ class PhoneApp:
         self.phonebooks.start()
         self.mwi = MwiSubscriptions(self, self.bind)        # account.N.subscribe_mwi
         await self.mwi.start()                              # binds its sockets; no waiting
+        self.blf_watcher = BlfWatcher(self, self.bind)      # the BLF keys' dialog SUBSCRIBEs
+        self.blf_watcher.start()
         self._start_board()
         self.started_at = time.monotonic()
         if not fixed_ip:
@@ -488,7 +493,8 @@ class PhoneApp:
                     await asyncio.wait_for(part.stop(), 0.2)
                 except TimeoutError:
                     log.warning("stopping %s took too long; going on", name)
-        steps = [("engine", self.engine.stop()), ("SIP edge", self._stop_sip_edge()),
+        steps = [("BLF", self._close_blf()),
+                 ("engine", self.engine.stop()), ("SIP edge", self._stop_sip_edge()),
                  ("board", self._close_board()),
                  ("http", self.http.stop()),
                  ("action URLs", self.sender.close()), ("state", self.store.close()),
@@ -501,6 +507,10 @@ class PhoneApp:
                 log.warning("stopping %s took too long; going on", name)
             except Exception:
                 log.exception("stopping %s failed", name)
+
+    async def _close_blf(self) -> None:
+        if getattr(self, "blf_watcher", None) is not None:
+            await self.blf_watcher.close()
 
     def _ip_changed(self, new: str) -> None:
         self.runtime.post(ins.IpChanged(new))
