@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import pytest
 
+from deskphone.core import inputs as ins
 from deskphone.core.effects import SetLed
 from support.kamailio_presence import presence_missing, start_presence_lab
 from support.sip_lab_fixtures import alice, bob, registered_phone, running_lab  # noqa: F401
@@ -139,3 +140,15 @@ async def test_the_watch_follows_the_settings(blf_phone):
     blf_phone.writer.update({"linekey.1.type": "15"})          # a plain line key again
     await until(lambda: not watcher.subs and 1 not in blf_phone.blf, T, "the watch stopped")
     assert new_sub.state == "stopped" and blf_phone.leds.state["line1"] == "off"
+
+
+async def test_the_watch_follows_the_registration(blf_phone, receiver):
+    watcher = blf_phone.blf_watcher
+    (_watch, sub, _book), = watcher.subs.values()
+    blf_phone.runtime.post(ins.SetAccountEnabled(1, False))      # unregisters
+    await until(lambda: not watcher.subs and blf_phone.blf[1].state == "unknown", T,
+                seen(blf_phone))
+    assert sub.state == "stopped" and blf_phone.leds.state["line1"] == "off"
+    blf_phone.runtime.post(ins.SetAccountEnabled(1, True))       # registered again: watched again
+    await until(lambda: 1 in watcher.subs and blf_phone.blf[1].state == "idle", T,
+                seen(blf_phone))
