@@ -93,7 +93,8 @@ fuzz: venv
 # The VM lab (tests/vm, README "Tested on a real kernel"): a Debian 12 image built from
 # Debian packages (mmdebstrap, as root), booted with QEMU (TCG), the phone installed in
 # it by systemd/install.sh, tests on this host against the live service; then shut down.
-# Nothing is kept between runs unless VM_KEEP_IMAGE=1 (then an existing image is reused).
+# Nothing is kept between runs unless VM_KEEP_IMAGE=1 (then an existing image is reused);
+# without it the disk image (1.3 GB) and the run's overlay are removed after the tests.
 VM_DIR ?= run/vm
 VM_DEBS := mmdebstrap qemu-system-x86 qemu-utils e2fsprogs openssh-client
 VM_PYTEST = DESKPHONE_VM=1 DESKPHONE_VM_WORK=$(VM_DIR)/work-$(1) DESKPHONE_VM_IMAGE=$(VM_DIR)/$(1) \
@@ -105,12 +106,13 @@ vm-debs:
 vm-image: venv vm-debs
 	@if [ "$(VM_KEEP_IMAGE)" = 1 ] && [ -f $(VM_DIR)/amd64/rootfs.img ]; then \
 	  echo "reusing $(VM_DIR)/amd64 (VM_KEEP_IMAGE=1)"; \
-	else rm -rf $(VM_DIR)/amd64 && nice -n 10 tests/vm/build_image.sh $(VM_DIR)/amd64; fi
+	else rm -rf $(VM_DIR)/amd64 && tests/vm/build_image.sh $(VM_DIR)/amd64; fi
 
 vm-test: venv vm-debs
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory vm-image && rm -rf $(VM_DIR)/work-amd64 && \
 	$(call VM_PYTEST,amd64); rc=$$?; \
+	if [ "$(VM_KEEP_IMAGE)" != 1 ]; then rm -f $(VM_DIR)/amd64/rootfs.img $(VM_DIR)/work-amd64/disk.qcow2; fi; \
 	echo "vm-test: $$(( $$(date +%s) - start )) s in all (exit $$rc)"; exit $$rc
 
 clean:

@@ -121,6 +121,20 @@ EOF
 # pip inside: only the directory copied in, never an index.
 cp -a "$OUT/wheels" "$ROOT/opt/wheels"
 printf '[global]\nno-index = true\nfind-links = /opt/wheels\n' > "$ROOT/etc/pip.conf"
+# The sdists (python-evdev, pyalsaaudio, spidev) are built into wheels here, in the image's
+# own chroot (its gcc, Python 3.11 headers and libasound2-dev, what install.sh apt-gets) at
+# native speed, not by pip under TCG in the install, where they took most of its minutes.
+step_start=$(date +%s.%N)
+mount -t proc proc "$ROOT/proc"
+trap 'umount "$ROOT/proc" 2>/dev/null || true' EXIT
+chroot "$ROOT" sh -ec 'python3 -m venv /tmp/wheel-build
+    /tmp/wheel-build/bin/pip wheel --quiet --disable-pip-version-check --no-deps --use-pep517 \
+        --wheel-dir /opt/wheels /opt/wheels/*.tar.gz
+    rm -rf /tmp/wheel-build /opt/wheels/*.tar.gz /root/.cache/pip'
+umount "$ROOT/proc" && trap - EXIT
+ls "$ROOT"/opt/wheels | grep -- '-linux_' | sed 's/^/built in the chroot: /'
+done_step sdists "$ROOT/opt/wheels"
+step_start=$(date +%s.%N)
 # Journald keeps the log across the tests' restarts of the service (and the VM).
 mkdir -p "$ROOT/var/log/journal"
 # VM-only: the ALSA loopback card stands in for the Pi's USB sound card (the tests record
@@ -138,12 +152,26 @@ sed -i 's/handle_simple_irq(irq_to_desc(irqnum));/generic_handle_irq(irqnum);/' 
     "$MOD/kernel/irq/irq_sim.c"
 chroot "$ROOT" make -s -C "/usr/src/linux-headers-$KVER" M=/usr/src/deskphone-vm-gpio-sim modules
 install -D -m 0644 "$MOD/gpio-sim.ko" "$ROOT/lib/modules/$KVER/extra/gpio-sim.ko"
+# i2c-stub with plain I2C transfers (tests/vm/modules/i2c-stub), as i2c-stub-rdwr.ko.
+STUB=$ROOT/usr/src/deskphone-vm-i2c-stub
+rm -rf "$STUB" && mkdir -p "$STUB" && cp "$SRC"/tests/vm/modules/i2c-stub/{Makefile,i2c-stub-rdwr.h} "$STUB/"
+tar -xf "$ROOT"/usr/src/linux-source-6.1.tar.xz -C "$STUB" --strip-components=1 \
+    linux-source-6.1/drivers/i2c/i2c-stub.c
+sed -i -e 's/^static const struct i2c_algorithm smbus_algorithm = {/#include "i2c-stub-rdwr.h"\n&\n\t.master_xfer\t= stub_rdwr_xfer,/' \
+    -e 's/\(\.smbus_xfer[[:space:]]*=[[:space:]]*\)stub_xfer,/\1stub_rdwr_smbus_xfer,/' \
+    -e 's/(I2C_FUNC_SMBUS_QUICK |/(I2C_FUNC_I2C | I2C_FUNC_SMBUS_QUICK |/' "$STUB/drivers/i2c/i2c-stub.c"
+grep -q 'master_xfer' "$STUB/drivers/i2c/i2c-stub.c" && grep -q 'I2C_FUNC_I2C |' "$STUB/drivers/i2c/i2c-stub.c" \
+    && grep -q '= stub_rdwr_smbus_xfer,' "$STUB/drivers/i2c/i2c-stub.c" \
+    || { echo "build_image.sh: i2c-stub.c of linux-source-6.1 is not the one the patch knows" >&2; exit 1; }
+chroot "$ROOT" make -s -C "/usr/src/linux-headers-$KVER" M=/usr/src/deskphone-vm-i2c-stub modules
+install -D -m 0644 "$STUB/i2c-stub-rdwr.ko" "$ROOT/lib/modules/$KVER/extra/i2c-stub-rdwr.ko"
 chroot "$ROOT" depmod "$KVER"
 rm -f "$ROOT"/usr/src/linux-source-6.1.tar.xz
 # As Raspberry Pi OS does (Debian leaves /dev/gpiochip* to root): group gpio.
 printf 'SUBSYSTEM=="gpio", KERNEL=="gpiochip*", GROUP="gpio", MODE="0660"\n' \
     > "$ROOT/etc/udev/rules.d/60-deskphone-vm-gpio.rules"
-done_step gpio-sim "$ROOT/lib/modules/$KVER/extra"
+printf 'SUBSYSTEM=="i2c-dev", GROUP="i2c", MODE="0660"\n' > "$ROOT/etc/udev/rules.d/60-deskphone-vm-i2c.rules"
+done_step modules "$ROOT/lib/modules/$KVER/extra"
 step_start=$(date +%s.%N)
 # A quiet console on ttyS0 (the first UART is the kernel's); getty only where a test asks.
 systemctl --root="$ROOT" mask serial-getty@ttyS0.service >/dev/null 2>&1 || true

@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import time
 
+from conftest import poll
+
 
 def status(installed) -> str:
     return installed.show("StatusText")["StatusText"]
 
 
 def wait_status(installed, predicate, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        text = status(installed)
-        if predicate(text):
-            return text
-        assert time.monotonic() < deadline, text
-        time.sleep(1)
+    return poll(lambda: status(installed), predicate, timeout)
 
 
 def press(vm, qcode: str) -> None:

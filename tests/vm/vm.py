@@ -138,7 +138,7 @@ class VM:
     def ssh_argv(self) -> list[str]:
         return ["ssh", "-q", "-i", str(self.image_dir / "id_vm"), "-p", str(self.ssh_port),
                 "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
+                "-o", "BatchMode=yes", "-o", "ConnectTimeout=60", "-o", "LogLevel=ERROR",
                 "root@127.0.0.1"]
 
     def ssh(self, command: str, *, timeout: float = 120, check: bool = True,
@@ -193,6 +193,19 @@ class VM:
             f.write(json.dumps(msg) + "\n")
             f.flush()
             return self._qmp_reply(f)
+
+    def forward(self, guest_port: int) -> int:
+        """A host port on 127.0.0.1 forwarded to the guest's TCP port (QEMU's hostfwd_add)."""
+        port = free_port()
+        rule = f"tcp:127.0.0.1:{port}-{GUEST_IP}:{guest_port}"
+        said = self.qmp("human-monitor-command", **{"command-line": f"hostfwd_add n0 {rule}"})
+        if str(said).strip():
+            raise RuntimeError(f"hostfwd_add {rule}: {said}")
+        return port
+
+    def unforward(self, port: int) -> None:
+        self.qmp("human-monitor-command",
+                 **{"command-line": f"hostfwd_remove n0 tcp:127.0.0.1:{port}"})
 
     @staticmethod
     def _qmp_reply(f) -> dict:
