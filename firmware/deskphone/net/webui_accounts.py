@@ -14,16 +14,14 @@ engine (un)register what changed (``feature_control``): no restart.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
 from aiohttp import web
 
 from ..config.schema import ACCOUNT_SUFFIXES, MAX_ACCOUNTS, TRANSPORTS
 from ..core.accounts import Account, account
-from .webui_base import Page, Session, e, form, note, read_fields, row, save, url
+from .webui_base import Page, PageUI, Session, e, form, note, read_fields, row, save, url
 
-if TYPE_CHECKING:
-    from .webui import WebUI
 
 REFRESH = 3             # seconds between the list's reloads
 LABELS = {
@@ -56,13 +54,13 @@ def free(a: Account) -> bool:
     return not a.enabled and not a.user_name and not a.server
 
 
-def registration(ui: "WebUI", a: Account) -> str:
+def registration(ui: PageUI, a: Account) -> str:
     if not a.enabled:
         return "disabled"
     return ui.host.registrations.get(a.index, "registering")
 
 
-def show(ui: "WebUI", session: Session, p: Mapping[str, str]) -> web.Response:
+def show(ui: PageUI, session: Session, p: Mapping[str, str]) -> web.Response:
     raw = p.get("acc", "")
     if raw:
         if not raw.isdigit() or not 1 <= int(raw) <= MAX_ACCOUNTS:
@@ -89,7 +87,7 @@ def show(ui: "WebUI", session: Session, p: Mapping[str, str]) -> web.Response:
     return ui.page("Accounts", body, session=session, refresh=REFRESH)
 
 
-def edit_page(ui: "WebUI", session: Session, n: int, *, adding: bool = False,
+def edit_page(ui: PageUI, session: Session, n: int, *, adding: bool = False,
               values: Mapping[str, str] | None = None,
               errors: Mapping[str, str] | None = None) -> web.Response:
     s = ui.host.settings
@@ -122,7 +120,7 @@ def check(n: int, settings: Mapping[str, object], changes: Mapping[str, object]
     return errors
 
 
-async def write(ui: "WebUI", session: Session, posted: Mapping[str, str]) -> web.StreamResponse:
+async def write(ui: PageUI, session: Session, posted: Mapping[str, str]) -> web.StreamResponse:
     raw = posted.get("acc", "")
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_ACCOUNTS:
         return ui.page("Accounts", f"<p class=err>No account {e(raw)}; nothing was changed.</p>",

@@ -18,15 +18,14 @@ from __future__ import annotations
 import html
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Awaitable, Callable, Iterable, Mapping
+from typing import Awaitable, Callable, Iterable, Mapping, Protocol
 
 from aiohttp import web
 
 from ..config.schema import SCHEMA, parse_value
 from ..errors import ConfigError
+from ..host import PhoneHost
 
-if TYPE_CHECKING:
-    from .webui import WebUI
 
 log = logging.getLogger("deskphone.webui")
 
@@ -39,8 +38,16 @@ class Session:
     last_used: float
 
 
-Show = Callable[["WebUI", Session, Mapping[str, str]], web.StreamResponse]
-Form = Callable[["WebUI", Session, Mapping[str, str]], Awaitable[web.StreamResponse]]
+class PageUI(Protocol):
+    """What a page module sees of the web pages (``webui.WebUI`` is one): the phone and the layout."""
+    host: PhoneHost
+
+    def page(self, title: str, body: str, *, status: int = 200, nav: bool = True,
+             session: Session | None = None, refresh: int | None = None) -> web.Response: ...
+
+
+Show = Callable[[PageUI, Session, Mapping[str, str]], web.StreamResponse]
+Form = Callable[[PageUI, Session, Mapping[str, str]], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True)
@@ -165,7 +172,7 @@ def read_fields(posted: Mapping[str, str], keys: Iterable[str],
     return out
 
 
-def save(ui: "WebUI", changes: Mapping[str, object]) -> str | None:
+def save(ui: PageUI, changes: Mapping[str, object]) -> str | None:
     """Through the one settings writer (all or nothing); an error message, or None."""
     if not changes:
         return None
@@ -187,7 +194,7 @@ class Field:
     labels: tuple[str, ...] = ()        # an int key shown as a choice of these names
 
 
-Extra = Callable[["WebUI", Session, Mapping[str, str]], str]
+Extra = Callable[[PageUI, Session, Mapping[str, str]], str]
 
 
 def settings_page(name: str, title: str, fields: Callable[[], Iterable[Field]], *,
@@ -198,7 +205,7 @@ def settings_page(name: str, title: str, fields: Callable[[], Iterable[Field]], 
     ``extra`` adds HTML below the form (the provisioning page's result), ``forms``
     more forms of the page's own.
     """
-    def show(ui: "WebUI", session: Session, p: Mapping[str, str], *,
+    def show(ui: PageUI, session: Session, p: Mapping[str, str], *,
              values: Mapping[str, str] | None = None,
              errors: Mapping[str, str] | None = None, problem: str = "") -> web.Response:
         s = ui.host.settings
@@ -213,7 +220,7 @@ def settings_page(name: str, title: str, fields: Callable[[], Iterable[Field]], 
         bad = bool(errors or problem)
         return ui.page(title, body, session=session, status=400 if bad else 200)
 
-    async def write(ui: "WebUI", session: Session, posted: Mapping[str, str]
+    async def write(ui: PageUI, session: Session, posted: Mapping[str, str]
                     ) -> web.StreamResponse:
         got = read_fields(posted, [f.key for f in fields()], ui.host.settings)
         if got.errors:

@@ -9,15 +9,13 @@ number= as the Action URI's dial (number=201), before any page sees it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
 from aiohttp import web
 
 from ..core.directory import LOCAL, Contact, SetLocalDirectory
-from .webui_base import Page, Session, e, form, url
+from .webui_base import Page, PageUI, Session, e, form, url
 
-if TYPE_CHECKING:
-    from .webui import WebUI
 
 PAGE = url("directory")
 MAX_NAME = 64
@@ -42,7 +40,7 @@ def _row(session: Session, n: int, c: Contact) -> str:
     return f"<tr><td>{save}</td><td>{drop}</td></tr>"
 
 
-def show(ui: "WebUI", session: Session, p: Mapping[str, str], error: str = "") -> web.Response:
+def show(ui: PageUI, session: Session, p: Mapping[str, str], error: str = "") -> web.Response:
     local = [c for c in ui.host.directory if c.book == LOCAL]
     rows = "".join(_row(session, n, c) for n, c in enumerate(local)) \
         or "<tr><td colspan=2 class=muted>No local contacts.</td></tr>"
@@ -66,13 +64,13 @@ def contact_of(posted: Mapping[str, str]) -> Contact | None:
     return Contact(name, numbers)
 
 
-def _listed(ui: "WebUI", posted: Mapping[str, str]) -> Contact | None:
+def _listed(ui: PageUI, posted: Mapping[str, str]) -> Contact | None:
     local = tuple(c for c in ui.host.directory if c.book == LOCAL)
     raw = posted.get("index", "")
     return local[int(raw)] if raw.isdigit() and int(raw) < len(local) else None
 
 
-async def add(ui: "WebUI", session: Session, posted: Mapping[str, str],
+async def add(ui: PageUI, session: Session, posted: Mapping[str, str],
               back: str = PAGE) -> web.StreamResponse:
     contact = contact_of(posted)
     if contact is None:
@@ -81,7 +79,7 @@ async def add(ui: "WebUI", session: Session, posted: Mapping[str, str],
     raise web.HTTPSeeOther(back)
 
 
-async def edit(ui: "WebUI", session: Session, posted: Mapping[str, str]) -> web.StreamResponse:
+async def edit(ui: PageUI, session: Session, posted: Mapping[str, str]) -> web.StreamResponse:
     old, new = _listed(ui, posted), contact_of(posted)
     if old is None:
         return show(ui, session, {}, "Not changed: no such contact.")
@@ -91,7 +89,7 @@ async def edit(ui: "WebUI", session: Session, posted: Mapping[str, str]) -> web.
     raise web.HTTPSeeOther(PAGE)
 
 
-async def delete(ui: "WebUI", session: Session, posted: Mapping[str, str],
+async def delete(ui: PageUI, session: Session, posted: Mapping[str, str],
                  back: str = PAGE) -> web.StreamResponse:
     old = _listed(ui, posted)            # as the page listed them; the core removes that one
     if old is None:

@@ -12,15 +12,13 @@ from __future__ import annotations
 import collections
 import logging
 import time
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
 from aiohttp import web
 
 from .. import logs
-from .webui_base import Page, Session, e, url
+from .webui_base import Page, PageUI, Session, e, url
 
-if TYPE_CHECKING:
-    from .webui import WebUI
 
 KEPT = 2000
 LINE_MAX = 1000
@@ -55,7 +53,7 @@ class RecentLines(logging.Handler):
 RECENT = RecentLines()
 
 
-def show(ui: "WebUI", session: Session, p: Mapping[str, str]) -> web.StreamResponse:
+def show(ui: PageUI, session: Session, p: Mapping[str, str]) -> web.StreamResponse:
     if p.get("q") == "download":
         name = f"deskphone-{ui.host.device.mac or 'phone'}.log"
         return web.Response(text=RECENT.text(), content_type="text/plain", headers={

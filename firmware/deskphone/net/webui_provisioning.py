@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
 from aiohttp import web
 
 from ..core import inputs as ins
-from .webui_base import Field, Session, e, form, settings_page, url
+from .webui_base import Field, PageUI, Session, e, form, settings_page, url
 
-if TYPE_CHECKING:
-    from .webui import WebUI
 
 log = logging.getLogger("deskphone.webui")
 
@@ -44,7 +42,7 @@ def fields() -> list[Field]:
     ]
 
 
-def last_result(ui: "WebUI", session: Session, p: Mapping[str, str]) -> str:
+def last_result(ui: PageUI, session: Session, p: Mapping[str, str]) -> str:
     run = ui.host.last_provisioning
     if run is None:
         result = "<span class=muted>No run since the phone started.</span>"
@@ -58,7 +56,7 @@ def last_result(ui: "WebUI", session: Session, p: Mapping[str, str]) -> str:
             + form(session, "provisioning", "now", "", "Provision now", button_id="provision-now"))
 
 
-async def now(ui: "WebUI", session: Session, _: Mapping[str, str]) -> web.StreamResponse:
+async def now(ui: PageUI, session: Session, _: Mapping[str, str]) -> web.StreamResponse:
     log.info("web page: auto provisioning asked for")
     ui.host.post(ins.RequestAutoProvision())
     raise web.HTTPSeeOther(url("provisioning", started=1))

@@ -9,22 +9,20 @@ console and the file agree. The local directory has a page of its own
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
 from aiohttp import web
 
 from ..core.call_log import KINDS, TITLES, ClearCallLog
 from . import webui_directory
-from .webui_base import Page, Session, e, form, url
+from .webui_base import Page, PageUI, Session, e, form, url
 
-if TYPE_CHECKING:
-    from .webui import WebUI
 
 PAGE = url("calllog")
 TITLE = "Calls"
 
 
-def show(ui: "WebUI", session: Session, _: Mapping[str, str]) -> web.Response:
+def show(ui: PageUI, session: Session, _: Mapping[str, str]) -> web.Response:
     parts = []
     for kind in KINDS:
         rows = "".join(
@@ -39,16 +37,16 @@ def show(ui: "WebUI", session: Session, _: Mapping[str, str]) -> web.Response:
     return ui.page(TITLE, "".join(parts), session=session)
 
 
-async def clear(ui: "WebUI", session: Session, _: Mapping[str, str]) -> web.StreamResponse:
+async def clear(ui: PageUI, session: Session, _: Mapping[str, str]) -> web.StreamResponse:
     ui.host.post(ClearCallLog())
     raise web.HTTPSeeOther(PAGE)
 
 
-async def add(ui: "WebUI", session: Session, posted: Mapping[str, str]) -> web.StreamResponse:
+async def add(ui: PageUI, session: Session, posted: Mapping[str, str]) -> web.StreamResponse:
     return await webui_directory.add(ui, session, posted, back=PAGE)
 
 
-async def delete(ui: "WebUI", session: Session, posted: Mapping[str, str]) -> web.StreamResponse:
+async def delete(ui: PageUI, session: Session, posted: Mapping[str, str]) -> web.StreamResponse:
     return await webui_directory.delete(ui, session, posted, back=PAGE)
 
 

@@ -7,7 +7,7 @@ for the console.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
 from aiohttp import web
 
@@ -15,10 +15,8 @@ from ..config.schema import ACTION_URL_MAX_LEN, SCHEMA, parse_value
 from ..core.events import EVENTS
 from ..core.trust import decisions, trust_key
 from ..errors import ConfigError
-from .webui_base import BASE, Page, Session, e, note, read_fields, save
+from .webui_base import BASE, Page, PageUI, Session, e, note, read_fields, save
 
-if TYPE_CHECKING:
-    from .webui import WebUI
 
 log = logging.getLogger("deskphone.webui")
 
@@ -31,7 +29,7 @@ REMOTE_SWITCHES = (
 )
 
 
-def action_urls(ui: "WebUI", session: Session, p: Mapping[str, str], *,
+def action_urls(ui: PageUI, session: Session, p: Mapping[str, str], *,
                 values: Mapping[str, str] | None = None,
                 errors: Mapping[str, str] | None = None) -> web.Response:
     s = ui.host.settings
@@ -56,7 +54,7 @@ $display_remote, $call_id, $callerID, $calledNumber.</p>
     return ui.page("Action URL", body, session=session, status=400 if errors else 200)
 
 
-async def save_action_urls(ui: "WebUI", session: Session, form: Mapping[str, str]
+async def save_action_urls(ui: PageUI, session: Session, form: Mapping[str, str]
                            ) -> web.StreamResponse:
     posted = read_fields(form, [ev.cfg_key for ev in EVENTS], ui.host.settings)
     if posted.errors:
@@ -65,7 +63,7 @@ async def save_action_urls(ui: "WebUI", session: Session, form: Mapping[str, str
     raise web.HTTPSeeOther(ACTION_URL_PAGE + "&saved=1")
 
 
-def remote(ui: "WebUI", session: Session, p: Mapping[str, str], *, error: str = "",
+def remote(ui: PageUI, session: Session, p: Mapping[str, str], *, error: str = "",
            limit_ip: str | None = None) -> web.Response:
     s = ui.host.settings
     switches = "".join(
@@ -99,7 +97,7 @@ IPv6.</div></td></tr></table>
     return ui.page("Remote Control", body, session=session, status=400 if error else 200)
 
 
-async def save_remote(ui: "WebUI", session: Session, form: Mapping[str, str]
+async def save_remote(ui: PageUI, session: Session, form: Mapping[str, str]
                       ) -> web.StreamResponse:
     changes: dict[str, object] = {key: form.get(key) == "1" for key, _ in REMOTE_SWITCHES}
     raw = form.get("features.action_uri_limit_ip", "")
@@ -113,7 +111,7 @@ async def save_remote(ui: "WebUI", session: Session, form: Mapping[str, str]
     raise web.HTTPSeeOther(REMOTE_PAGE + "&saved=1")
 
 
-async def forget(ui: "WebUI", session: Session, form: Mapping[str, str]) -> web.StreamResponse:
+async def forget(ui: PageUI, session: Session, form: Mapping[str, str]) -> web.StreamResponse:
     source = form.get("source", "")
     if await ui.host.writer.forget([trust_key(source)]):
         log.info("web page: decision about %s forgotten", source)

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
 from aiohttp import web
 
 from ..core.accounts import enabled_accounts
 from ..core.features import FEATURES
 from .servlet import screen_png
-from .webui_base import BASE, Page, Session, e
+from .webui_base import BASE, Page, PageUI, Session, e
 
-if TYPE_CHECKING:
-    from .webui import WebUI
 
 DELIVERIES_SHOWN = 50
 
 
-def show(ui: "WebUI", session: Session, _: Mapping[str, str]) -> web.Response:
+def show(ui: PageUI, session: Session, _: Mapping[str, str]) -> web.Response:
     host, s = ui.host, ui.host.settings
     dev = host.device
     regs = host.registrations
@@ -53,7 +51,7 @@ def show(ui: "WebUI", session: Session, _: Mapping[str, str]) -> web.Response:
     return ui.page("Status", body, session=session)
 
 
-def screen(ui: "WebUI", session: Session, _: Mapping[str, str]) -> web.Response:
+def screen(ui: PageUI, session: Session, _: Mapping[str, str]) -> web.Response:
     return web.Response(body=screen_png(ui.host), content_type="image/png",
                         headers={"Cache-Control": "no-store"})
 
