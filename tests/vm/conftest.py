@@ -177,6 +177,14 @@ class Installed:
         text = self.vm.out(f"systemctl show deskphone -p {','.join(props)}")
         return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
+    def pids(self, comm: str) -> list[int]:
+        """The processes named ``comm`` in the service's cgroup (one ssh: a loaded TCG guest
+        makes every connection cost seconds)."""
+        cgroup = self.show("ControlGroup")["ControlGroup"]
+        out = self.vm.out(f"for p in $(cat /sys/fs/cgroup{cgroup}/cgroup.procs); do "
+                          f"[ \"$(cat /proc/$p/comm 2>/dev/null)\" = {comm} ] && echo $p; done; true")
+        return [int(p) for p in out.split()]
+
     def journal(self, since: str = "", fmt: str = "cat") -> str:
         cursor = f"--since={since!r}" if since else ""
         return self.vm.out(f"journalctl -u deskphone --no-pager -o {fmt} {cursor}")

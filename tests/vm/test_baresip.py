@@ -11,10 +11,7 @@ import time
 
 
 def baresip_pids(installed) -> list[int]:
-    cgroup = installed.show("ControlGroup")["ControlGroup"]
-    procs = installed.vm.out(f"cat /sys/fs/cgroup{cgroup}/cgroup.procs").split()
-    return [int(p) for p in procs
-            if installed.vm.out(f"cat /proc/{p}/comm 2>/dev/null || true").strip() == "baresip"]
+    return installed.pids("baresip")
 
 
 def test_baresip_starts_and_stays_up_under_the_unit(installed, receiver):

@@ -78,10 +78,7 @@ def test_the_edge_on_the_vm_image_memory_and_start_up(vm):
 
 
 def edge_pids(installed) -> list[int]:
-    cgroup = installed.show("ControlGroup")["ControlGroup"]
-    procs = installed.vm.out(f"cat /sys/fs/cgroup{cgroup}/cgroup.procs").split()
-    return [int(p) for p in procs
-            if installed.vm.out(f"cat /proc/{p}/comm 2>/dev/null || true").strip() == "kamailio"]
+    return installed.pids("kamailio")
 
 
 def kib(installed, pid: int, path: str, field: str) -> int:

@@ -206,8 +206,18 @@ def make_luma_device(spec: DisplaySpec, *, pin_factory: Any = None,
         else:
             serial = luma_serial.noop()
     cls = ssd1306_cls if spec.driver == "ssd1306" else sh1106_cls
-    device = cls(serial, width=spec.width, height=spec.height, rotate=spec.rotate)
-    device.contrast(spec.contrast)
+    try:
+        device = cls(serial, width=spec.width, height=spec.height, rotate=spec.rotate)
+        device.contrast(spec.contrast)
+    except BaseException:
+        # The bus is open (smbus2 holds a bare fd that only cleanup() closes): a panel that
+        # does not answer its init sequence must not leak it on every retry (found by
+        # tests/vm/test_display_i2c.py: one fd a second, and the adapter could never go).
+        try:
+            serial.cleanup()
+        except Exception:
+            pass
+        raise
     return device
 
 
