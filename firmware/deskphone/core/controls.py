@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Callable
 
 from . import calls, feature_control, lifecycle, records, sound_model, xml_browser
-from . import voicemail
+from . import voicemail_control as voicemail
 from . import blf_control
 from . import effects as fx
 from . import inputs as ins

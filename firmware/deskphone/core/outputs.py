@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from . import effects as fx
 from . import blf_control, sound_model
-from . import voicemail
+from . import voicemail_control as voicemail
 from .features import DND
 from .screens import build_screen
 from .state import PhoneState
@@ -40,7 +40,7 @@ def after_input(step: Step) -> None:
 def led_patterns(state: PhoneState) -> dict[str, str]:
     focused = state.focused
     leds = {
-        # Voicemail flashes the power LED as on a Yealink (core.voicemail, README "Voicemail").
+        # Voicemail flashes the power LED as on a Yealink (core.voicemail_control, README "Voicemail").
         "power": "slow" if voicemail.lamp(state)
         and state.settings.get("phone_setting.mail_power_led_flash_enable", True) else "on",
         "dnd": "on" if DND.on(state.settings) else "off",

@@ -27,7 +27,7 @@ from .blf import DialogChanged
 from .call_log import CallLogLoaded, ClearCallLog
 from .directory import DirectoryLoaded, SetLocalDirectory
 from .xml_objects import PushXml, XmlLed
-from . import voicemail
+from . import voicemail_control as voicemail
 from .voicemail import VoicemailChanged
 from .screens import Screen, build_screen
 from .state import (DEFAULT_VOLUME, ROUTES, VOLUME_CONTEXTS, VOLUME_STEPS, Call, CallState,
@@ -82,7 +82,7 @@ HANDLERS: dict[type, Handler] = {
     SetLocalDirectory: records.on_set_local_directory,
     PushXml: xml_browser.on_push,
     XmlLed: xml_browser.on_xml_led,
-    VoicemailChanged: voicemail.on_voicemail_changed,   # message-summary (core.voicemail)
+    VoicemailChanged: voicemail.on_voicemail_changed,   # message-summary (core.voicemail_control)
     DialogChanged: blf_control.on_dialog_changed,     # BLF line keys (core.blf_control)
     # the person at the phone
     ins.KeyPress: controls.on_key_press,

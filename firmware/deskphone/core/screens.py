@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from . import blf, features, voicemail, xml_screens
+from . import blf, features, voicemail_control, xml_screens
 from .accounts import account, enabled_accounts
 from .state import Call, PhoneState
 
@@ -170,7 +170,7 @@ def _base_screen(phone: PhoneState, now: float) -> Screen:
     else:
         title, line2 = "No account", "Set account.1.* in the config"
     line3 = f"{phone.missed} missed call{'s' if phone.missed != 1 else ''}" if phone.missed else ""
-    if vm := voicemail.idle_line(phone):         # the voicemail count first (core.voicemail)
+    if vm := voicemail_control.idle_line(phone):  # the voicemail count first
         line3 = f"{vm}, {phone.missed} missed" if phone.missed else vm
     if ringing := blf.ringing_text(phone.blf):   # a watched user rings: press its key to pick up
         line3 = ringing
