@@ -6,7 +6,10 @@ unit's ``LimitNOFILE=1024``, trusting 127.0.0.1. From this process, at once:
 - **the integration** (127.0.0.1): DND on, DND off, a call in (``/sim``'s
   WebSocket, the simulated far end), answered with ``key=OK`` and ended with
   ``key=X``, over and over; each step's Action URL must arrive: dnd_on,
-  dnd_off, incoming_call, call_established, call_terminated (nothing lost);
+  dnd_off, incoming_call, call_established, call_terminated (nothing lost).
+  That WebSocket is never read: a page that stopped reading, while the keys
+  below change the screen 50 times a second (the phone must hold one state
+  for it, not every one: tests/adversarial/test_sim_websocket_backlog.py);
 - **keys**: ``key=VOLUME_UP`` / ``VOLUME_DOWN`` every 20 ms, each answer timed;
 - **floods from untrusted sources**: servlet requests from 127.0.0.2 (about
   200 a second) and NOTIFY datagrams from 127.0.8.x (about 200 a second);
