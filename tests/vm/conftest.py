@@ -185,6 +185,13 @@ class Installed:
                           f"[ \"$(cat /proc/$p/comm 2>/dev/null)\" = {comm} ] && echo $p; done; true")
         return [int(p) for p in out.split()]
 
+    def run_journal(self) -> str:
+        """What the service's current run logged (its invocation's entries): a --since of
+        the start's second also holds the previous run's last lines when a restart takes
+        less than a second."""
+        invocation = self.show("InvocationID")["InvocationID"]
+        return self.vm.out(f"journalctl --no-pager -o cat _SYSTEMD_INVOCATION_ID={invocation}")
+
     def journal(self, since: str = "", fmt: str = "cat") -> str:
         cursor = f"--since={since!r}" if since else ""
         return self.vm.out(f"journalctl -u deskphone --no-pager -o {fmt} {cursor}")

@@ -32,8 +32,7 @@ def test_a_getty_on_the_console_port_is_left_alone_and_announced(installed, rece
         vm.ssh(f"sed -i 's#^{MINE}$#{CLASH}#' {BOARD}")
         mark = installed.restart()
         receiver.wait("setup_completed", since=mark, timeout=240)
-        since = installed.show("ExecMainStartTimestamp")["ExecMainStartTimestamp"]
-        journal = installed.journal(since=since)
+        journal = installed.run_journal()
         assert "/dev/serial0 is the kernel's login console (console=ttyS0" in journal, journal[-3000:]
         assert "raspi-config nonint do_serial_cons 1" in journal
         pid = installed.show("MainPID")["MainPID"]
