@@ -13,6 +13,7 @@ from deskphone.hw.display_luma import (DisplaySpec, LumaDisplay, changed_windows
 from deskphone.hw.render import render
 
 luma = pytest.importorskip("luma.oled")
+from luma.core.error import DeviceNotFoundError  # noqa: E402
 from luma.core.interface.serial import i2c  # noqa: E402
 
 from support.oled import FakeSMBus, PanelRam, RecordingSerial  # noqa: E402
@@ -188,3 +189,24 @@ async def test_dims_after_idle_and_wakes_on_a_key():
         await wait_for(lambda: bus.panel.contrast == 200, timeout=2)
     finally:
         await display.close()
+
+
+def test_a_panel_that_does_not_answer_its_init_leaves_no_bus_open():
+    # The host twin of tests/vm/test_display_i2c.py: luma's real i2c interface on a bus whose
+    # panel NACKs. smbus2 holds a bare descriptor that only cleanup() closes, so every failed
+    # open (one a second while the panel is away) leaked one before the fix.
+    def opened(bus: FakeSMBus):
+        serial = i2c(bus=bus, address=0x3C)
+        serial._managed = True          # as when luma opens /dev/i2c-N itself (port=): its bus
+        return serial
+
+    bus = FakeSMBus(PanelRam())
+    bus.unplug()
+    spec = DisplaySpec()
+    for attempt in range(1, 4):
+        with pytest.raises(DeviceNotFoundError):      # luma's own error for a NACKing panel
+            make_luma_device(spec, serial=opened(bus))
+        assert bus.closed == attempt
+    bus.replug()
+    make_luma_device(spec, serial=i2c(bus=bus, address=0x3C))
+    assert bus.closed == 3 and bus.panel.on      # a good open keeps its bus

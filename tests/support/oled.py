@@ -113,6 +113,7 @@ class FakeSMBus:
         self.delay = 0.0
         self.data_bytes = 0
         self.fail_on = "all"        # "data": a panel browning out mid-frame still takes commands
+        self.closed = 0             # times the bus was closed (luma's cleanup())
 
     def write_i2c_block_data(self, addr: int, register: int, data: list[int]) -> None:
         if self.delay:
@@ -140,4 +141,4 @@ class FakeSMBus:
             self.present = True
 
     def close(self) -> None:
-        pass
+        self.closed += 1
