@@ -14,7 +14,7 @@ TEST_DEBS := openssl baresip-core kamailio kamailio-presence-modules sip-tester 
 # source against the kernel's input headers; pyalsaaudio (sound) against ALSA's.
 NATIVE_DEBS := gcc libc6-dev linux-libc-dev python3-dev libasound2-dev
 
-.PHONY: venv sim test bench soak fuzz debs-build debs-native debs-test debs-test-install clean vm-debs vm-image vm-test
+.PHONY: venv sim test bench soak fuzz debs-build debs-native debs-test debs-test-install clean vm-debs vm-image vm-test vm-test-arm64
 
 define ensure_debs
 	@missing=""; for p in $(1); do \
@@ -114,6 +114,24 @@ vm-test: venv vm-debs
 	$(call VM_PYTEST,amd64); rc=$$?; \
 	if [ "$(VM_KEEP_IMAGE)" != 1 ]; then rm -f $(VM_DIR)/amd64/rootfs.img $(VM_DIR)/work-amd64/disk.qcow2; fi; \
 	echo "vm-test: $$(( $$(date +%s) - start )) s in all (exit $$rc)"; exit $$rc
+
+# arm64 (README "Tested on a real kernel", arm64): the same recipe with an arm64 image
+# (mmdebstrap --architectures=arm64 through qemu-user-static and binfmt_misc) booted by
+# qemu-system-aarch64 -M virt under TCG; only the tests in conftest.py's ARM64_TESTS.
+# Far too slow for CI: run by hand.
+VM_DEBS_ARM64 := $(VM_DEBS) qemu-system-arm qemu-user-static binfmt-support arch-test
+
+vm-test-arm64: venv
+	$(call ensure_debs,$(VM_DEBS_ARM64))
+	@[ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+	@update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
+	@start=$$(date +%s); \
+	if [ "$(VM_KEEP_IMAGE)" = 1 ] && [ -f $(VM_DIR)/arm64/rootfs.img ]; then \
+	  echo "reusing $(VM_DIR)/arm64 (VM_KEEP_IMAGE=1)"; \
+	else rm -rf $(VM_DIR)/arm64 && VM_ARCH=arm64 tests/vm/build_image.sh $(VM_DIR)/arm64; fi && \
+	rm -rf $(VM_DIR)/work-arm64 && $(call VM_PYTEST,arm64); rc=$$?; \
+	if [ "$(VM_KEEP_IMAGE)" != 1 ]; then rm -f $(VM_DIR)/arm64/rootfs.img $(VM_DIR)/work-arm64/disk.qcow2; fi; \
+	echo "vm-test-arm64: $$(( $$(date +%s) - start )) s in all (exit $$rc)"; exit $$rc
 
 clean:
 	rm -rf $(VENV) run .pytest_cache .hypothesis

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Build the VM lab's Debian 12 amd64 image from Debian packages only.
+# Build the VM lab's Debian 12 amd64 (or, with VM_ARCH=arm64, arm64) image from Debian packages only.
 #
 #   tests/vm/build_image.sh OUTDIR        (as root; `make vm-image` calls it)
 #
@@ -67,6 +67,23 @@ mkdir -p "$OUT/wheels"
 "$PIP" download --quiet --disable-pip-version-check --dest "$OUT/wheels" "$SRC[pi]" \
     'setuptools>=68' wheel
 rm -f "$OUT"/wheels/deskphone-*
+if [ "$ARCH" = arm64 ]; then
+    # arm64: the host's own binary wheels (x86_64) are swapped for the same versions built
+    # for aarch64; pure wheels and sdists (built in the chroot below) stay as they are.
+    # Without an aarch64 wheel (lgpio) the sdist comes instead, built in the chroot too.
+    for whl in "$OUT"/wheels/*x86_64*.whl; do
+        [ -f "$whl" ] || continue
+        spec=$(basename "$whl" | awk -F- '{ print $1 "==" $2 }')
+        "$PIP" download --quiet --disable-pip-version-check --no-deps --dest "$OUT/wheels" \
+            --only-binary=:all: --python-version 3.11 --implementation cp --abi cp311 \
+            --platform manylinux_2_36_aarch64 --platform manylinux_2_28_aarch64 \
+            --platform manylinux_2_17_aarch64 --platform manylinux2014_aarch64 "$spec" \
+            2>/dev/null \
+        || "$PIP" download --quiet --disable-pip-version-check --no-deps --dest "$OUT/wheels" \
+            --no-binary=:all: "$spec"
+        rm -f "$whl"
+    done
+fi
 done_step wheels "$OUT/wheels"
 
 # --- the root file system -----------------------------------------------------------
@@ -174,7 +191,12 @@ printf 'SUBSYSTEM=="i2c-dev", GROUP="i2c", MODE="0660"\n' > "$ROOT/etc/udev/rule
 done_step modules "$ROOT/lib/modules/$KVER/extra"
 step_start=$(date +%s.%N)
 # A quiet console on ttyS0 (the first UART is the kernel's); getty only where a test asks.
-systemctl --root="$ROOT" mask serial-getty@ttyS0.service >/dev/null 2>&1 || true
+CONSOLE_TTY=ttyS0
+[ "$ARCH" = arm64 ] && CONSOLE_TTY=ttyAMA0
+systemctl --root="$ROOT" mask "serial-getty@$CONSOLE_TTY.service" >/dev/null 2>&1 || true
+# arm64: the phone's port is the virtio console hvc0 (vm.py), where systemd's getty
+# generator would start a getty of its own.
+[ "$ARCH" = arm64 ] && { systemctl --root="$ROOT" mask serial-getty@hvc0.service >/dev/null 2>&1 || true; }
 cp "$ROOT/boot/vmlinuz-$KVER" "$OUT/vmlinuz"
 cp "$ROOT/boot/initrd.img-$KVER" "$OUT/initrd.img"
 echo "$KVER" > "$OUT/kernel-version"

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import time
 
-from conftest import record
+from conftest import ARCH, BOARD_SUFFIX, record
 
 CONFIGFS = "/sys/kernel/config/gpio-sim/deskphone"
 # gpiozero picks pins from the Pi revision in /proc/cpuinfo; an x86 VM has none, and the
 # unit's ProtectProc= gives the service its own /proc: a VM-only drop-in binds one in.
 DROPIN = "/etc/systemd/system/deskphone.service.d/vm-pi-revision.conf"
-BOARD_GPIO = "/opt/deskphone/src/tests/vm/board-vm-gpio.toml"
-BOARD = "/opt/deskphone/src/tests/vm/board-vm.toml"
+BOARD_GPIO = f"/opt/deskphone/src/tests/vm/board-vm{BOARD_SUFFIX}-gpio.toml"
+BOARD = f"/opt/deskphone/src/tests/vm/board-vm{BOARD_SUFFIX}.toml"
 
 
 def make_chip(vm) -> str:
@@ -50,7 +50,7 @@ def test_hook_edges_and_power_led_pwm_on_gpio_sim(installed, receiver):
         # The power LED at brightness 0.3: lgpio's PWM on line 18, its duty sampled from sysfs.
         samples = vm.out(f"for i in $(seq 200); do cat {sysfs}/sim_gpio18/value; done").split()
         duty = samples.count("1") / len(samples)
-        record("amd64.gpio_power_led_duty", round(duty, 2))
+        record(f"{ARCH}.gpio_power_led_duty", round(duty, 2))
         assert 0.12 <= duty <= 0.5, duty
         # The hook line: its pull flipped from the host is the handset lifted and put down.
         # gpiozero's pull-up bias (set through the chip) reads high at the start: off hook.
@@ -60,7 +60,7 @@ def test_hook_edges_and_power_led_pwm_on_gpio_sim(installed, receiver):
             start = time.monotonic()
             vm.ssh(f"echo {pull} > {sysfs}/sim_gpio17/pull")
             when, _ = receiver.wait(event, since=mark, timeout=60)
-            record(f"amd64.gpio_{event}_edge_to_action_url_s", round(when - start, 2))
+            record(f"{ARCH}.gpio_{event}_edge_to_action_url_s", round(when - start, 2))
     finally:
         vm.ssh(f"rm -f {DROPIN} && systemctl daemon-reload")
         mark = receiver.mark()

@@ -8,7 +8,7 @@ import re
 import time
 import urllib.request
 
-from conftest import SECRET, record
+from conftest import ARCH, SECRET, record
 from vm import GUEST_IP
 
 
@@ -38,7 +38,7 @@ def test_setup_completed_reaches_the_host(installed, receiver):
     start = time.monotonic()
     mark = installed.restart()
     when, query = receiver.wait("setup_completed", since=mark, timeout=240)
-    record("amd64.restart_to_setup_completed_s", round(when - start, 1))
+    record(f"{ARCH}.restart_to_setup_completed_s", round(when - start, 1))
     assert query["mac"] == installed.mac
     assert query["ip"] == "10.0.2.15"       # the address it reaches its SIP server (10.0.2.2) from
 
