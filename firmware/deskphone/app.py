@@ -68,7 +68,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("deskphone.app")
 
 SECRET_KEYS = tuple(key for key, spec in SCHEMA.items() if spec.secret)
-STOP_TIMEOUT = 1.5      # seconds each part gets to stop; the whole stop stays under 2 s
+STOP_TIMEOUT = 1.5      # seconds all the parts get to stop; the whole stop stays under 2 s
+STOP_FLOOR = 0.05       # seconds kept for each part, whatever the parts before it took
 
 
 class PhoneApp:
@@ -500,9 +501,16 @@ class PhoneApp:
                  ("action URLs", self.sender.close()), ("state", self.store.close()),
                  ("call log", self.call_log_file.flush()), ("phone books", self.phonebooks.close()),
                  ("XML fetch", self.xml_fetcher.close())]
-        for name, coro in steps:
+        # One budget for all the steps: each may use what the ones before it left, less a floor
+        # kept for each step after it (an even share gave the engine 0.15 s once there were ten
+        # steps, under its own 0.25 s SIGTERM -> SIGKILL, so a loaded host cut it off unreaped).
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_TIMEOUT
+        for i, (name, coro) in enumerate(steps):
+            later = len(steps) - i - 1
+            budget = max(STOP_FLOOR, deadline - loop.time() - STOP_FLOOR * later)
             try:
-                await asyncio.wait_for(coro, STOP_TIMEOUT / len(steps))
+                await asyncio.wait_for(coro, budget)
             except TimeoutError:
                 log.warning("stopping %s took too long; going on", name)
             except Exception:
