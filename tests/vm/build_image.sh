@@ -35,6 +35,10 @@ PACKAGES=(
     # gpio-sim, built out of tree at image build time (see tests/vm/modules/gpio-sim).
     linux-headers-$ARCH linux-source-6.1 xz-utils
 )
+# arm64: PyPI has no aarch64 wheel of lgpio; its sdist is built in the chroot with swig,
+# statically (PYPI=1: with the liblgpio it carries; Debian 12 has no liblgpio).
+WHEEL_ENV=()
+[ "$ARCH" = arm64 ] && { PACKAGES+=(swig); WHEEL_ENV=(PYPI=1); }
 [ -n "${VM_EXTRA_PACKAGES:-}" ] && PACKAGES+=(${VM_EXTRA_PACKAGES})
 
 [ "$(id -u)" = 0 ] || { echo "build_image.sh: run it as root (mmdebstrap, mkfs.ext4 -d)" >&2; exit 1; }
@@ -144,7 +148,7 @@ printf '[global]\nno-index = true\nfind-links = /opt/wheels\n' > "$ROOT/etc/pip.
 step_start=$(date +%s.%N)
 mount -t proc proc "$ROOT/proc"
 trap 'umount "$ROOT/proc" 2>/dev/null || true' EXIT
-chroot "$ROOT" sh -ec 'python3 -m venv /tmp/wheel-build
+chroot "$ROOT" env "${WHEEL_ENV[@]}" sh -ec 'python3 -m venv /tmp/wheel-build
     /tmp/wheel-build/bin/pip wheel --quiet --disable-pip-version-check --no-deps --use-pep517 \
         --wheel-dir /opt/wheels /opt/wheels/*.tar.gz
     rm -rf /tmp/wheel-build /opt/wheels/*.tar.gz /root/.cache/pip'
