@@ -27,8 +27,7 @@ class PhoneWeb:
         self.ui = WebUI(host, self.throttle)
         self.servlet = Servlet(host, self.throttle, pages=self.ui.handle)
         # The JSON API: the same throttle, and the web pages' login session opens it too.
-        self.api = Api(host, self.throttle,
-                       logged_in=lambda request: self.ui._session(request) is not None)
+        self.api = Api(host, self.throttle, logged_in=self.ui.logged_in)
 
     def install(self, http: HttpServer) -> None:
         # Before any route: Host, cross-site and the trust decision ahead of a body.

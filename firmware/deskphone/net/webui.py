@@ -184,6 +184,10 @@ class WebUI:
 <button type=submit id=login>Log in</button></form>"""
         return self.page("Log in", body, status=status, nav=False)
 
+    def logged_in(self, request: web.Request) -> bool:
+        """The request carries a live session of the admin login (the JSON API opens to it)."""
+        return self._session(request) is not None
+
     def _session(self, request: web.Request) -> Session | None:
         token = request.cookies.get(COOKIE, "")
         now = self.clock()
