@@ -14,10 +14,10 @@ import aiohttp
 import pytest
 
 from deskphone.core import inputs as ins
-from deskphone.core.blf import Dialog, DialogChanged
 from deskphone.net.api_schema import SCHEMA
 from support.api_schema import check
 from support.phone import registered_phone
+from support.sip_notifier import Notifier
 from support.waiting import until
 
 PASSWORD = "Api-pass-9"
@@ -121,18 +121,40 @@ async def test_the_call_log_after_a_missed_an_answered_and_a_rejected_call(trust
     assert [c["new"] for c in doc["calls"]] == [False, False, False, True]
 
 
+DIALOG_INFO = """<?xml version="1.0"?>
+<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="0" state="full"
+    entity="sip:205@pbx.test">
+  <dialog id="d1" call-id="cid-1" local-tag="lt" remote-tag="rt" direction="recipient">
+    <state>early</state>
+    <remote><identity>sip:206:pw@pbx.test</identity></remote>
+  </dialog>
+</dialog-info>
+"""
+
+
 async def test_a_blf_keys_dialogs_show_as_the_notify_gave_them(tmp_path, receiver):
+    # The key's SUBSCRIBE goes through the outbound proxy to a notifier on 127.0.0.1
+    # (tests/support/sip_notifier.py), and the dialogs come in a real NOTIFY that the
+    # phone's own parser reads: nothing races a subscription that cannot resolve.
+    notifier = await Notifier.open()
     keys = ("linekey.2.type = 16\nlinekey.2.value = 205\nlinekey.2.label = Eve\n"
-            "linekey.2.line = 1\n")
-    async with registered_phone(tmp_path, receiver, extra=TRUSTING + keys) as app:
-        async with aiohttp.ClientSession() as s:
-            doc = check(await get(s, api(app, "blf")), "blf")
-            assert doc["blf"] == [{"key": 2, "value": "205", "label": "Eve", "account": 1,
-                                   "state": "unknown", "dialogs": []}]
-            app.post(DialogChanged(2, "ringing", (Dialog(
-                "d1", "early", "recipient", "cid-1", "lt", "rt", "sip:206:pw@pbx.test"),)))
-            await until(lambda: app.blf[2].state == "ringing")
-            doc = check(await get(s, api(app, "blf")), "blf")
+            "linekey.2.line = 1\naccount.1.outbound_proxy_enable = 1\n"
+            f"account.1.outbound_host = 127.0.0.1\naccount.1.outbound_port = {notifier.port}\n")
+    try:
+        async with registered_phone(tmp_path, receiver, extra=TRUSTING + keys) as app:
+            async with aiohttp.ClientSession() as s:
+                doc = check(await get(s, api(app, "blf")), "blf")
+                assert doc["blf"] == [{"key": 2, "value": "205", "label": "Eve", "account": 1,
+                                       "state": "unknown", "dialogs": []}]
+                await until(lambda: notifier.dialogs, what="no SUBSCRIBE reached the notifier")
+                notifier.notify(notifier.only_dialog(), DIALOG_INFO, event="dialog",
+                                ctype="application/dialog-info+xml")
+                await until(lambda: app.blf[2].state == "ringing",
+                            what=lambda: f"BLF key 2 is {app.blf[2].state}")
+                doc = check(await get(s, api(app, "blf")), "blf")
+    finally:
+        notifier.close()
+    assert notifier.subscribes[0].start == "SUBSCRIBE sip:205@pbx.test SIP/2.0"
     assert doc["blf"][0]["state"] == "ringing"
     assert doc["blf"][0]["dialogs"] == [{
         "id": "d1", "state": "early", "direction": "recipient", "call_id": "cid-1",
