@@ -144,6 +144,7 @@ class PhoneState:
     xml: XmlState = field(default_factory=XmlState)
     voicemail: dict[int, Mailbox] = field(default_factory=dict)   # account -> mailbox (core.voicemail)
     blf: dict[int, BlfLine] = field(default_factory=dict)         # line key -> watched line (core.blf)
+    blf_settings: object = None          # the settings ``blf`` was last synced from (blf_control)
 
     def setting(self, key: str, default: object) -> object:
         return self.settings.get(key, default)
