@@ -100,7 +100,12 @@ class Runtime:
         try:
             while True:
                 inp = await self.inbox.get()
-                self.step(inp)
+                if self.react(inp):
+                    # An event's Action URL GET is written in this turn of the loop, before
+                    # the screen, LEDs and sounds are worked out (most of an input's time).
+                    # Nothing else reaches the core in between: this loop is its only caller.
+                    await asyncio.sleep(0)
+                self.settle()
         finally:
             for handle in self._timers.values():
                 handle.cancel()
@@ -111,13 +116,32 @@ class Runtime:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def step(self, inp: ins.Input) -> None:
+        """One input, whole: its own effects, then the devices'."""
+        self.react(inp)
+        self.settle()
+
+    def react(self, inp: ins.Input) -> bool:
+        """The input's own effects carried out; True when an event was among them."""
         try:
-            effects = self.phone.handle(inp, self.clock())
+            effects = self.phone.react(inp, self.clock())
         except Exception:
             # A bug in the core must not take the phone down: log it and keep serving.
             log.exception("the phone could not handle %r", inp)
-            return
+            return False
         self.handled += 1
+        self._apply(effects)
+        return any(type(e) is fx.Emit for e in effects)
+
+    def settle(self) -> None:
+        """The screen, LEDs, status and sounds as the last input left the state."""
+        try:
+            effects = self.phone.settle()
+        except Exception:
+            log.exception("the phone could not work out its outputs")
+            return
+        self._apply(effects)
+
+    def _apply(self, effects: list[fx.Effect]) -> None:
         drawing = self._screen is not None
         for effect in effects:
             try:

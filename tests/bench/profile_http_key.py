@@ -11,7 +11,8 @@ arrived. MODE:
 - ``order``: the median CPU time of the loop's thread (``thread_time``: what
   other processes do to the machine does not count), from the client's write,
   to each step of the path (the phone reading the request, its checks, the
-  core's step, the Action URL's GET written, the screen drawn, the 200 written):
+  core's reaction, the Action URL's GET written, the devices worked out, the
+  screen drawn, the 200 written):
   which work is ahead of the Action URL, and in which order the bytes leave;
 - ``cprofile``: the functions with the most time over N requests;
 - ``key`` / ``bare``: only N key requests, or N bare ``ClientSession.get`` to the
@@ -113,7 +114,8 @@ class Stamps:
         self.around(http_guard.GuardedProtocol, "data_received", "phone reads the request")
         self.around(servlet.Servlet, "_guarded", "servlet: request checked, trust next")
         self.around(servlet.Servlet, "_keys", "servlet: trusted, keys parsed and posted")
-        self.around(runtime.Runtime, "step", "runtime: the core's step")
+        self.around(runtime.Runtime, "react", "runtime: the core reacts (its events)")
+        self.around(runtime.Runtime, "settle", "runtime: the core settles (the devices)")
         self.around(action_url.ActionUrlSender, "submit", "runtime: an event to the sender")
         self.around(runtime.Runtime, "_draw", "runtime: the screen drawn")
 

@@ -1,6 +1,9 @@
 """What follows from the state after every input: Idle To Busy / Busy To Idle, the
 screen, the LEDs, the status line and the sounds, each sent only when it changed.
 
+In two parts (``Phone.react`` / ``Phone.settle``): ``events_and_route`` with the
+input's own effects, ``devices`` after them, once the runtime has sent the events.
+
 Idle To Busy / Busy To Idle: the phone leaves / returns to its idle screen (a
 call in any state, dialing, or the handset lifted makes it busy). They fire
 after the event that caused the change.
@@ -17,12 +20,20 @@ from .state import PhoneState
 from .step import Step
 
 
-def after_input(step: Step) -> None:
+def events_and_route(step: Step) -> None:
+    """Idle To Busy / Busy To Idle, when the input changed which one the phone is; and
+    the engine's audio route, which must go before the input's answer or dial."""
+    sound_model.route(step)
     state, sent = step.state, step.state.sent
     busy = state.busy
     if busy != sent.busy:
         sent.busy = busy
         step.emit("idle_to_busy" if busy else "busy_to_idle")
+
+
+def devices(step: Step) -> None:
+    """The screen, LEDs, status line and sounds, each sent when it differs from the last."""
+    state, sent = step.state, step.state.sent
     screen = build_screen(state, step.now)
     if screen != sent.screen:
         sent.screen = screen

@@ -159,8 +159,19 @@ class Phone:
 
     def __init__(self, settings: Mapping[str, object], device: DeviceInfo) -> None:
         self.state = PhoneState(settings=settings, device=device, ip=device.ip)
+        self._pending: Step | None = None    # the last react's step, until settle
 
     def handle(self, inp: ins.Input, now: float) -> list[fx.Effect]:
+        """All the effects of ``inp``: those of ``react`` and then those of ``settle``."""
+        return self.react(inp, now) + self.settle()
+
+    def react(self, inp: ins.Input, now: float) -> list[fx.Effect]:
+        """What ``inp`` itself causes: commands, timers, its events (the busy ones too).
+
+        The devices (screen, LEDs, status, sounds) are left for ``settle``, so that the
+        runtime can write an event's Action URL before it works them out: they are most
+        of an input's time. ``settle`` must follow before the next ``react``.
+        """
         handler = HANDLERS.get(type(inp))
         if handler is None:
             raise UnknownInput(f"not a phone input: {type(inp).__qualname__} ({inp!r})")
@@ -176,7 +187,17 @@ class Phone:
         xml_browser.after(step, inp)
         lifecycle.no_prompt_over_calls(step)
         if state.started:
-            outputs.after_input(step)
+            outputs.events_and_route(step)
+        out, step.out = step.out, []
+        self._pending = step
+        return out
+
+    def settle(self) -> list[fx.Effect]:
+        """The devices' effects after the last ``react`` (nothing the second time)."""
+        step, self._pending = self._pending, None
+        if step is None or not self.state.started:
+            return []
+        outputs.devices(step)
         return step.out
 
     @property

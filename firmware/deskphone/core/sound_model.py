@@ -78,13 +78,19 @@ def device_levels(state: PhoneState, tones: dict[str, str]) -> dict[str, int]:
             "headset": state.volume_level("headset")}
 
 
-def sound_effects(step: Step) -> None:
-    """Sound effects derived from the state: route, tones, levels, microphones, bell."""
-    state, sent, out = step.state, step.state.sent, step.out
+def route(step: Step) -> None:
+    """The engine's audio route, when the input changed it: first of the step's effects,
+    so the engine opens the right device for an answer or a dial of this step."""
+    state, sent = step.state, step.state.sent
     if state.audio is not None and state.audio != sent.route:
         sent.route = state.audio
-        # First, so the engine opens the right device for an answer or dial of this step.
-        out.insert(0, fx.EngineRoute(state.audio))
+        step.out.insert(0, fx.EngineRoute(state.audio))
+
+
+def sound_effects(step: Step) -> None:
+    """Sound effects derived from the state: tones, levels, microphones, bell (the route
+    goes with the input's own effects, ``route``)."""
+    state, sent, out = step.state, step.state.sent, step.out
     tones = wanted_tones(state)
     plan = None
     for route in ROUTES:
