@@ -112,6 +112,17 @@ def test_rendering_is_pure():
     assert render(screen).tobytes() == render(screen).tobytes()
 
 
+def test_a_kept_frame_is_handed_out_as_a_copy_and_the_status_line_is_not_drawn():
+    from dataclasses import replace
+    screen, _ = SCREENS["call_waiting"]
+    first = render(screen)
+    first.paste(1, (0, 0, 128, 64))                    # a caller scribbles on its frame
+    again = render(screen)
+    assert again.tobytes() != first.tobytes()          # the kept one is untouched
+    assert again.tobytes() == render(replace(screen, status="other text")).tobytes()
+    assert again.tobytes() != render(replace(screen, title="Other")).tobytes()
+
+
 def test_text_outside_latin1_is_reduced_not_fatal():
     assert displayable("Łukasz Żółć") == "Lukasz Zólc"     # ó is Latin-1: kept
     assert displayable("Zoë – 😀") == "Zoë - ?"
