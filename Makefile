@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 
 # Debian packages the build and the tests need.
 BUILD_DEBS := python3 python3-venv
-TEST_DEBS := openssl baresip-core kamailio kamailio-presence-modules sip-tester chromium systemd iproute2 alsa-utils libasound2-dev tftpd-hpa vsftpd dnsmasq-base isc-dhcp-client dhcpcd-base
+TEST_DEBS := openssl curl baresip-core kamailio kamailio-presence-modules sip-tester chromium systemd iproute2 alsa-utils libasound2-dev tftpd-hpa vsftpd dnsmasq-base isc-dhcp-client dhcpcd-base
 # python-evdev has no wheels for most platforms (none for ARM): pip builds it from
 # source against the kernel's input headers; pyalsaaudio (sound) against ALSA's.
 NATIVE_DEBS := gcc libc6-dev linux-libc-dev python3-dev libasound2-dev

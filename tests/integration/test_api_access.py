@@ -46,7 +46,8 @@ async def test_a_stranger_gets_401_with_the_challenges_and_credentials_or_a_sess
             status, body, headers = await answer(s, app)
             assert status == 401 and no_data(body)
             challenges = headers.getall("WWW-Authenticate")
-            assert challenges[0].startswith("Digest ") and challenges[1].startswith("Basic ")
+            assert challenges[0].startswith('Digest realm="deskphone API"')
+            assert challenges[1].startswith("Basic ")
             assert headers["Cache-Control"] == "no-store"
             status, body, _ = await answer(s, app, headers=WRONG)
             assert status == 401 and no_data(body)
@@ -145,3 +146,22 @@ async def test_a_flood_of_requests_stays_bounded_and_big_headers_are_refused(
             assert status == 400 and no_data(body)
             assert (await answer(trusted, app))[0] == 200       # the phone still answers
         assert len(app.web.throttle._failures) <= 1
+
+
+async def test_curl_and_aiohttp_digest_open_it_and_a_wrong_digest_does_not(tmp_path, receiver):
+    # The README's example, `curl --digest -u admin:PASSWORD`, and aiohttp's own
+    # DigestAuthMiddleware: each answers the API's challenge (realm "deskphone API").
+    import asyncio
+    async with registered_phone(tmp_path, receiver, extra=ADMIN + TRUSTED + NO_PROMPT) as app:
+        for password, want in ((PASSWORD, b"200"), ("guess", b"401")):
+            curl = await asyncio.create_subprocess_exec(
+                "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--interface",
+                "127.0.0.3", "--digest", "-u", f"admin:{password}", url(app),
+                stdout=asyncio.subprocess.PIPE)
+            out, _ = await asyncio.wait_for(curl.communicate(), 20)
+            assert out == want, (password, out)
+        async with client("127.0.0.4", middlewares=(
+                aiohttp.DigestAuthMiddleware("admin", PASSWORD),)) as s:
+            status, body, _ = await answer(s, app, "calls")
+            assert status == 200 and b'"calls"' in body
+

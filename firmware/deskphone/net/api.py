@@ -31,7 +31,7 @@ from aiohttp import web
 
 from ..core.remote_control import Action, Login, RemoteRequest, Source, Transport, Why, decide
 from ..host import PhoneHost
-from . import auth, http_digest, xml_push
+from . import auth, http_digest
 from .api_data import DOCUMENTS, VERSION, iso
 from .api_schema import SCHEMA
 from .log_limit import LogLimiter, left_out
@@ -46,6 +46,7 @@ NAMES = (*DOCUMENTS, "schema")
 METHODS = ("GET", "HEAD")
 HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 BASIC = 'Basic realm="deskphone", charset="UTF-8"'
+REALM = "deskphone API"          # the Digest realm of the API's own challenge
 
 
 def _json(status: int, doc: Any, **headers: str) -> web.Response:
@@ -111,7 +112,7 @@ class Api:
         sid = source.id
         now = self.clock()
         header = request.headers.get("Authorization")
-        login = xml_push.login(settings, header, request.method, request.path_qs)
+        login = auth.header_login(settings, header, request.method, REALM)
         if login is not Login.NONE:
             if sid is not None and self.throttle.locked(sid, now):
                 return self._unauthorized("locked out after 3 wrong passwords; "
@@ -145,7 +146,7 @@ class Api:
     def _unauthorized(reason: str) -> web.Response:
         response = _error(401, f"Unauthorized: {reason}")
         # Digest first: clients that take only the first challenge pick it (as XML push).
-        response.headers.add("WWW-Authenticate", http_digest.challenge(xml_push.REALM))
+        response.headers.add("WWW-Authenticate", http_digest.challenge(REALM))
         response.headers.add("WWW-Authenticate", BASIC)
         return response
 

@@ -18,6 +18,9 @@ import hmac
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from ..core.remote_control import Login
+from . import http_digest
+
 MAX_FAILURES = 3
 LOCKOUT_SECONDS = 600.0
 ACCOUNT_FAILURES = 10           # wrong passwords for the account, from any sources, within
@@ -167,3 +170,21 @@ class LoginThrottle:
         self._known[source] = None
         while len(self._known) > self.max_known:
             self._known.pop(next(iter(self._known)))
+
+
+def header_login(settings: Mapping[str, object], header: str | None, method: str,
+                 realm: str) -> Login:
+    """What an ``Authorization`` header proves of the admin account: Basic, or Digest
+    answered to a challenge of ``realm`` (each place that challenges names its own)."""
+    if not header:
+        return Login.NONE
+    if header[:7].lower() == "digest ":
+        account = admin_account(settings)
+        if account is None:
+            return Login.WRONG
+        ok = http_digest.verify(header, method, account.user, account.password, realm)
+        return Login.VALID if ok else Login.WRONG
+    given = basic_auth(header)
+    if given is None:
+        return Login.WRONG
+    return Login.VALID if check(settings, given) else Login.WRONG

@@ -276,28 +276,12 @@ def object_bytes(body: bytes, content_type: str, form: list[tuple[str, str]]) ->
     return body
 
 
-def login(settings: Mapping[str, object], header: str | None, method: str,
-          path: str) -> Login:
-    """What the request's Authorization header proves (Basic or Digest)."""
-    if not header:
-        return Login.NONE
-    if header[:7].lower() == "digest ":
-        account = auth.admin_account(settings)
-        if account is None:
-            return Login.WRONG
-        ok = http_digest.verify(header, method, account.user, account.password, REALM)
-        return Login.VALID if ok else Login.WRONG
-    given = auth.basic_auth(header)
-    if given is None:
-        return Login.WRONG
-    return Login.VALID if auth.check(settings, given) else Login.WRONG
-
-
 def gate(settings: Mapping[str, object], peer: str | None, header: str | None, method: str,
          path: str, locked_out: bool) -> tuple[Action, Why | None, str | None, bool]:
     """The ladder for an HTTP push: (action, why, source id, credentials accepted)."""
     view = push_settings(settings)
-    facts = RemoteRequest(login=login(view, header, method, path), locked_out=locked_out,
+    facts = RemoteRequest(login=auth.header_login(view, header, method, REALM),
+                          locked_out=locked_out,
                           admin_password_set=auth.admin_account(view) is not None)
     decision = decide(Source(Transport.HTTP, peer), facts, view)
     return decision.action, decision.why, decision.source, decision.credentials_accepted
