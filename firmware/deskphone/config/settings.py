@@ -70,6 +70,14 @@ class Settings(Mapping[str, object]):
         except KeyError:
             raise KeyError(f"unknown setting {key!r}") from None
 
+    def get(self, key: str, default: object = None) -> object:
+        # Mapping's own get goes through __getitem__ and a caught KeyError: this is the
+        # one the core calls dozens of times an input.
+        return self._values.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._values
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._values)
 
