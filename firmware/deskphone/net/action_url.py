@@ -28,19 +28,18 @@ import functools
 import logging
 import os
 import re
-import socket
 import ssl
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, TypeVar
 
-import aiohttp
 import yarl
 
 from .. import __version__
 from ..core.events import BY_ID
 from ..core.variables import expand
+from .http_get import HttpGetClient, HttpGetError
 
 log = logging.getLogger("deskphone.action_url")
 
@@ -96,7 +95,7 @@ def _encode_disallowed(text: str) -> str:
 def request_url(text: str) -> yarl.URL:
     """The URL to send for an expanded template; ValueError when it is not a usable http(s) URL.
 
-    The result is marked as already encoded, so aiohttp sends exactly these
+    The result is marked as already encoded, so the request carries exactly these
     bytes instead of re-quoting them (which would turn a value's %2F into /).
     """
     match = _AUTHORITY.match(text.strip())
@@ -135,30 +134,14 @@ def _reason(exc: BaseException, timeout: float) -> str:
     """A short, log-friendly reason for an expected failure."""
     if isinstance(exc, TimeoutError):
         return f"timed out after {float(timeout)} s"
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        detail = getattr(exc.certificate_error, "verify_message", "") or ""
-        return f"certificate verify failed: {detail}".rstrip(": ")
-    if isinstance(exc, aiohttp.ClientSSLError):
-        return f"TLS error: {getattr(exc.os_error, 'reason', None) or exc.os_error}"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        os_error = exc.os_error
-        if isinstance(os_error, socket.gaierror):
-            return f"cannot resolve host name {exc.host}"
-        if isinstance(os_error, ConnectionRefusedError):
-            return "connection refused"
-        return f"cannot connect: {os_error.strerror or os_error}"
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "receiver closed the connection without an answer"
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return f"bad answer: {exc.message}"
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return "bad answer body"
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
+    if isinstance(exc, OSError):
+        return f"connection failed: {exc.strerror or exc}"
     return str(exc) or type(exc).__name__
 
 
-_EXPECTED = (aiohttp.ClientError, OSError, TimeoutError, ValueError)
+_EXPECTED = (HttpGetError, OSError, TimeoutError, ValueError)
 
 
 def _event_name(event_id: str) -> str:
@@ -191,15 +174,6 @@ class _HostQueue:
     unsent: asyncio.Future[None] | None = None   # the last request started, until it is written
 
 
-async def _on_headers_sent(session: aiohttp.ClientSession, context: object,
-                           params: object) -> None:
-    # Called just before aiohttp writes the request (with no await in between):
-    # once the waiting worker runs, the bytes are on the wire.
-    sent = getattr(context, "trace_request_ctx", None)
-    if isinstance(sent, asyncio.Future) and not sent.done():
-        sent.set_result(None)
-
-
 class ActionUrlSender:
     """Executes ``Emit`` effects: one GET per fired event that has a URL configured."""
 
@@ -224,7 +198,7 @@ class ActionUrlSender:
         self._worker_idle = worker_idle
         self.deliveries: deque[Delivery] = deque(maxlen=deliveries_kept)
         self._hosts: dict[tuple[str, str, int | None], _HostQueue] = {}
-        self._session: aiohttp.ClientSession | None = None
+        self._client: HttpGetClient | None = None
         self._closed = False
         self._unfinished = 0
         self._all_done = asyncio.Event()
@@ -235,18 +209,11 @@ class ActionUrlSender:
     # -- lifecycle
 
     async def start(self) -> None:
-        if self._session is not None:
+        if self._client is not None:
             return
         self._closed = False
-        tracing = aiohttp.TraceConfig()
-        tracing.on_request_headers_sent.append(_on_headers_sent)
-        self._session = aiohttp.ClientSession(
-            trace_configs=[tracing],
-            headers={"User-Agent": USER_AGENT},
-            cookie_jar=aiohttp.DummyCookieJar(),    # receivers must not make the phone keep state
-            auto_decompress=False,                  # the body is discarded anyway
-            timeout=aiohttp.ClientTimeout(total=None),  # our own per-request timeout rules
-        )
+        # Receivers get no cookies kept and no compression asked for: the body is discarded.
+        self._client = HttpGetClient(USER_AGENT, body_limit=_BODY_LIMIT)
         for key, queue in self._hosts.items():      # events submitted before start
             if queue.pending:
                 self._ensure_worker(key, queue)
@@ -266,9 +233,9 @@ class ActionUrlSender:
             log.info("Action URL: %d queued request(s) dropped at shutdown", dropped)
         self._unfinished = 0
         self._all_done.set()
-        session, self._session = self._session, None
-        if session is not None:
-            await session.close()
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
 
     async def drain(self, timeout: float) -> bool:
         """Wait until every queued request is done; False when ``timeout`` passed first."""
@@ -316,14 +283,14 @@ class ActionUrlSender:
                          level=logging.WARNING)
         self._unfinished += 1
         self._all_done.clear()
-        if self._session is not None and not queue.pending and not queue.flights:
+        if self._client is not None and not queue.pending and not queue.flights:
             # An idle host: the request starts in this turn of the loop, ahead of what
             # the event's other effects scheduled (the screen is drawn after it).
             self._launch(queue, request)
         else:
             queue.pending.append(request)
             queue.wakeup.set()
-        if self._session is not None:
+        if self._client is not None:
             self._ensure_worker(key, queue)
 
     def _ensure_worker(self, key: tuple[str, str, int | None], queue: _HostQueue) -> None:
@@ -387,7 +354,7 @@ class ActionUrlSender:
     # -- one request
 
     async def _deliver(self, request: _Request, sent: asyncio.Future[None] | None = None) -> None:
-        assert self._session is not None
+        assert self._client is not None
         timeout = float(_now(self._timeout))
         at, started = time.time(), time.monotonic()
         status: int | None = None
@@ -411,14 +378,12 @@ class ActionUrlSender:
         ``MAX_REDIRECTS``): a receiver must not be able to send the phone's
         variables (its MAC, the caller's number) on to another host.
         """
-        assert self._session is not None
+        assert self._client is not None
         for _ in range(MAX_REDIRECTS + 1):
             tls = await self._tls() if url.scheme == "https" else True
-            async with self._session.get(url, ssl=tls, allow_redirects=False,
-                                         trace_request_ctx=sent) as response:
-                status = response.status
-                location = response.headers.get("Location", "")
-                await _discard_body(response)
+            on_written = functools.partial(_written, sent) if sent is not None else None
+            answer = await self._client.get(url, tls, on_written)
+            status, location = answer.status, answer.location
             if status not in (301, 302, 303, 307, 308) or not location:
                 return status, f"HTTP {status}" if status >= 400 else ""
             try:
@@ -432,7 +397,7 @@ class ActionUrlSender:
         return status, f"HTTP {status}: more than {MAX_REDIRECTS} redirects"
 
     async def _tls(self) -> bool | ssl.SSLContext:
-        """The ``ssl=`` argument for aiohttp under the settings of this moment."""
+        """How to verify an https receiver under the settings of this moment."""
         if not _now(self._verify_tls):
             return False
         ca_file = _now(self._ca_file)
@@ -466,9 +431,7 @@ def _context_trusting(ca_file: str) -> ssl.SSLContext:
     return context
 
 
-async def _discard_body(response: aiohttp.ClientResponse) -> None:
-    seen = 0
-    async for chunk in response.content.iter_any():
-        seen += len(chunk)
-        if seen > _BODY_LIMIT:
-            break                           # the connection is closed instead of reused
+def _written(sent: asyncio.Future[None]) -> None:
+    # The request is on the wire: the host's worker may start the next one.
+    if not sent.done():
+        sent.set_result(None)
