@@ -283,3 +283,19 @@ async def test_refused_and_unresolvable_are_said_so(client):
         await client.get(yarl.URL(f"http://127.0.0.1:{port}/x"))
     with pytest.raises(HttpGetError, match="cannot resolve host name receiver.invalid"):
         await client.get(yarl.URL("http://receiver.invalid/x"))
+
+
+async def test_start_now_writes_on_a_kept_connection_before_any_await(client):
+    server = Scripted([OK, OK, OK])
+    base = await server.start()
+    try:
+        assert client.start_now(url(base)) is None          # nothing kept yet: get() connects
+        assert (await client.get(url(base))).status == 200
+        written = []
+        started = client.start_now(url(base), on_written=lambda: written.append(True))
+        assert started is not None and written == [True]    # out in this very turn
+        assert (await client.finish(started)).status == 200
+        assert client.connections_made == 1 and len(server.heads) == 2
+        assert client.start_now(url(base.replace("http:", "https:"))) is None   # no context yet
+    finally:
+        await server.stop()

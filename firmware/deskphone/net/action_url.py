@@ -39,7 +39,7 @@ import yarl
 from .. import __version__
 from ..core.events import BY_ID
 from ..core.variables import expand
-from .http_get import HttpGetClient, HttpGetError
+from .http_get import HttpGetClient, HttpGetError, Started
 
 log = logging.getLogger("deskphone.action_url")
 
@@ -334,7 +334,12 @@ class ActionUrlSender:
         """Start ``request`` as a flight of its own; ``queue.unsent`` until it is written."""
         loop = asyncio.get_running_loop()
         sent: asyncio.Future[None] = loop.create_future()
-        flight = loop.create_task(self._deliver(request, sent))
+        started = None
+        tls = self._tls_now() if request.url.scheme == "https" else True
+        if self._client is not None and tls is not None:
+            # A receiver with a kept connection gets the GET in this very turn of the loop.
+            started = self._client.start_now(request.url, tls, functools.partial(_written, sent))
+        flight = loop.create_task(self._deliver(request, sent, started))
         queue.flights.add(flight)
         queue.unsent = sent
         flight.add_done_callback(lambda t, q=queue, s=sent: self._landed(q, t, s))
@@ -353,7 +358,8 @@ class ActionUrlSender:
 
     # -- one request
 
-    async def _deliver(self, request: _Request, sent: asyncio.Future[None] | None = None) -> None:
+    async def _deliver(self, request: _Request, sent: asyncio.Future[None] | None = None,
+                       written: Started | None = None) -> None:
         assert self._client is not None
         timeout = float(_now(self._timeout))
         at, started = time.time(), time.monotonic()
@@ -361,7 +367,7 @@ class ActionUrlSender:
         level: int | None = logging.WARNING
         try:
             async with asyncio.timeout(timeout):
-                status, error = await self._get(request.url, sent)
+                status, error = await self._get(request.url, sent, written)
         except _EXPECTED as exc:
             error = _reason(exc, timeout)
         except Exception as exc:            # a bug, not a receiver problem: keep the traceback
@@ -370,8 +376,8 @@ class ActionUrlSender:
         self._record(request.event, request.shown, status, time.monotonic() - started, error,
                      at=at, level=level)
 
-    async def _get(self, url: yarl.URL, sent: asyncio.Future[None] | None
-                   ) -> tuple[int, str]:
+    async def _get(self, url: yarl.URL, sent: asyncio.Future[None] | None,
+                   started: Started | None = None) -> tuple[int, str]:
         """GET ``url``: the status and the error ("" when delivered).
 
         Redirects are followed only on the same scheme, host and port (at most
@@ -380,9 +386,12 @@ class ActionUrlSender:
         """
         assert self._client is not None
         for _ in range(MAX_REDIRECTS + 1):
-            tls = await self._tls() if url.scheme == "https" else True
             on_written = functools.partial(_written, sent) if sent is not None else None
-            answer = await self._client.get(url, tls, on_written)
+            if started is not None:         # written already, by _launch
+                answer, started = await self._client.finish(started, on_written), None
+            else:
+                tls = await self._tls() if url.scheme == "https" else True
+                answer = await self._client.get(url, tls, on_written)
             status, location = answer.status, answer.location
             if status not in (301, 302, 303, 307, 308) or not location:
                 return status, f"HTTP {status}" if status >= 400 else ""
@@ -395,6 +404,12 @@ class ActionUrlSender:
                                 f"({target.scheme}://{target.host})")
             url, sent = target, None
         return status, f"HTTP {status}: more than {MAX_REDIRECTS} redirects"
+
+    def _tls_now(self) -> bool | None:
+        """``_tls`` when it needs no file: None with a CA file (``_tls`` looks at it)."""
+        if not _now(self._verify_tls):
+            return False
+        return None if _now(self._ca_file) else True
 
     async def _tls(self) -> bool | ssl.SSLContext:
         """How to verify an https receiver under the settings of this moment."""

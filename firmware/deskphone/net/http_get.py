@@ -107,17 +107,24 @@ class _Connection(asyncio.Protocol):
 
     # -- the request
 
-    async def request(self, data: bytes, on_written) -> tuple[Answer, bool]:
-        """Send ``data`` and wait for the whole answer: (answer, connection reusable)."""
+    def send(self, data: bytes, on_written) -> asyncio.Future[Answer]:
+        """Write the request now; the future is its answer (``receive`` waits for it)."""
         assert self.transport is not None and not self.closed
-        self._waiter = asyncio.get_running_loop().create_future()
+        waiter = self._waiter = asyncio.get_running_loop().create_future()
         self._got_bytes = False
         self._reset()
         self.transport.write(data)
         if on_written is not None:
             on_written()
+        return waiter
+
+    async def request(self, data: bytes, on_written) -> tuple[Answer, bool]:
+        """Send ``data`` and wait for the whole answer: (answer, connection reusable)."""
+        return await self.receive(self.send(data, on_written))
+
+    async def receive(self, waiter: asyncio.Future[Answer]) -> tuple[Answer, bool]:
         try:
-            answer = await self._waiter
+            answer = await waiter
         except BaseException:
             self.abort()
             raise
@@ -290,6 +297,17 @@ class _ClosedUnanswered(HttpGetError):
 _KeyT = tuple[str, str, int, object]
 
 
+@dataclass(eq=False)
+class Started:
+    """A request already written on a kept connection (``start_now``); ``finish`` it."""
+    key: tuple
+    url: yarl.URL
+    context: ssl.SSLContext | None
+    data: bytes
+    conn: _Connection
+    waiter: asyncio.Future[Answer]
+
+
 class HttpGetClient:
     def __init__(self, user_agent: str, *, body_limit: int = 64 * 1024,
                  clock=time.monotonic) -> None:
@@ -306,29 +324,72 @@ class HttpGetClient:
                   on_written=None) -> Answer:
         """GET ``url`` (http or https); ``tls``: verify with the system CAs (True), do not
         verify (False), or this context. ``on_written`` is called once the request is out."""
-        host = url.raw_host or ""
-        port = url.port or (443 if url.scheme == "https" else 80)
         context = await self._context(tls) if url.scheme == "https" else None
-        key = (url.scheme, host, port, id(context) if context is not None else None)
+        key = self._key(url, context)
         data = self._request_bytes(url)
-        for attempt in range(2):
-            conn = self._take(key) if attempt == 0 else None
-            reused = conn is not None
-            if conn is None:
-                conn = await self._connect(host, port, context)
-            self._busy.add(conn)
-            try:
-                answer, keep = await conn.request(data, on_written)
-            except _ClosedUnanswered:
-                if reused and attempt == 0:
-                    continue                # kept too long by us, closed by the receiver
-                raise
-            finally:
-                self._busy.discard(conn)
-            if keep:
-                self._keep(key, conn)
-            return answer
-        raise _ClosedUnanswered()           # pragma: no cover - the loop returns or raises
+        conn = self._take(key)
+        if conn is None:
+            return await self._fresh(key, url, context, data, on_written)
+        return await self.finish(Started(key, url, context, data, conn,
+                                         self._send(conn, data, on_written)), on_written)
+
+    def start_now(self, url: yarl.URL, tls: bool | ssl.SSLContext = True,
+                  on_written=None) -> Started | None:
+        """Write the GET in this turn of the loop, no await, if a kept connection to its
+        receiver is idle (and an https context is at hand): the common case of a receiver
+        the phone talks to. None otherwise (``get`` then does all of it)."""
+        context = None
+        if url.scheme == "https":
+            context = tls if isinstance(tls, ssl.SSLContext) \
+                else self._default_tls if tls else self._unverified
+            if context is None:
+                return None
+        key = self._key(url, context)
+        conn = self._take(key)
+        if conn is None:
+            return None
+        try:
+            data = self._request_bytes(url)
+        except HttpGetError:
+            self._keep(key, conn)
+            return None                     # get() says what is wrong with it
+        return Started(key, url, context, data, conn, self._send(conn, data, on_written))
+
+    async def finish(self, started: Started, on_written=None) -> Answer:
+        """The answer to a request ``start_now`` wrote (a retry on a new connection when
+        the kept one had been closed by the receiver)."""
+        conn = started.conn
+        try:
+            answer, keep = await conn.receive(started.waiter)
+        except _ClosedUnanswered:           # kept too long by us, closed by the receiver
+            return await self._fresh(started.key, started.url, started.context, started.data,
+                                     on_written)
+        finally:
+            self._busy.discard(conn)
+        if keep:
+            self._keep(started.key, conn)
+        return answer
+
+    async def _fresh(self, key: _KeyT, url: yarl.URL, context: ssl.SSLContext | None,
+                     data: bytes, on_written) -> Answer:
+        conn = await self._connect(url.raw_host or "", key[2], context)
+        self._busy.add(conn)
+        try:
+            answer, keep = await conn.request(data, on_written)
+        finally:
+            self._busy.discard(conn)
+        if keep:
+            self._keep(key, conn)
+        return answer
+
+    def _send(self, conn: _Connection, data: bytes, on_written) -> asyncio.Future[Answer]:
+        self._busy.add(conn)
+        return conn.send(data, on_written)
+
+    @staticmethod
+    def _key(url: yarl.URL, context: ssl.SSLContext | None) -> _KeyT:
+        port = url.port or (443 if url.scheme == "https" else 80)
+        return (url.scheme, url.raw_host or "", port, id(context) if context is not None else None)
 
     async def close(self) -> None:
         for conns in self._idle.values():
