@@ -11,8 +11,8 @@ What it does: ``GET`` with ``Host``, ``User-Agent``, ``Accept`` and, when the
 URL has ``user:password@``, Basic credentials (as aiohttp sends them). Each
 connection (``http_answer.py``) reads the answer's head and its body framing,
 bounded, and throws the body away. A connection whose answer allows it is kept
-for the next request to the same
-scheme, host, port and TLS settings (at most ``MAX_IDLE_PER_HOST`` each and
+for the next request to the same scheme, host, port and TLS settings (at most
+``MAX_IDLE_PER_HOST`` each and
 ``MAX_IDLE`` in all, none idle longer than ``IDLE_SECONDS``). A kept connection
 that the receiver has closed meanwhile costs one retry on a new connection,
 and only when nothing of an answer came (a GET may be repeated).
