@@ -328,9 +328,10 @@ async def test_idle_workers_end_and_come_back(serve, make_sender):
     sender = await make_sender({"mute": base + "/m"}, worker_idle=0.05)
     sender.submit("mute", {})
     assert await sender.drain(2)
-    assert sender_tasks()
+    assert sender_tasks() and sender._client.idle == 1      # its connection kept
     await asyncio.sleep(0.2)
     assert not sender_tasks()
+    assert sender._client.idle == 0                 # and closed with the idle worker
     sender.submit("mute", {})
     await receiver.wait_for(2)
 

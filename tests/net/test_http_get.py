@@ -299,3 +299,20 @@ async def test_start_now_writes_on_a_kept_connection_before_any_await(client):
         assert client.start_now(url(base.replace("http:", "https:"))) is None   # no context yet
     finally:
         await server.stop()
+
+
+async def test_forget_closes_the_kept_connections_to_one_receiver_only(client):
+    one, two = Scripted([OK, OK]), Scripted([OK])
+    base1, base2 = await one.start(), await two.start()
+    try:
+        await client.get(url(base1))
+        await client.get(url(base2))
+        assert client.idle == 2
+        host, port = base1.split("//")[1].split(":")
+        client.forget("http", host, int(port))
+        assert client.idle == 1
+        assert (await client.get(url(base1))).status == 200
+        assert client.connections_made == 3                 # base1 again, on a new one
+    finally:
+        await one.stop()
+        await two.stop()

@@ -273,7 +273,7 @@ class ActionUrlSender:
             self._record(event_id, redact(expanded), None, 0.0, f"invalid URL: {exc}")
             return
         url = request.url
-        key = (url.scheme, url.host or "", url.port)
+        key = (url.scheme, url.raw_host or "", url.port)
         queue = self._hosts.setdefault(key, _HostQueue())
         if len(queue.pending) >= self._max_pending:
             oldest = queue.pending.popleft()
@@ -328,6 +328,8 @@ class ActionUrlSender:
                 if not queue.pending and not queue.flights:
                     if self._hosts.get(key) is queue:
                         del self._hosts[key]
+                    if self._client is not None:    # nor a connection to an idle receiver
+                        self._client.forget(*key)
                     return
 
     def _launch(self, queue: _HostQueue, request: _Request) -> None:

@@ -145,6 +145,13 @@ class HttpGetClient:
             conn.abort()
         self._busy.clear()
 
+    def forget(self, scheme: str, host: str, port: int | None) -> None:
+        """Close the kept connections to this receiver (its sender has gone idle)."""
+        port = port or (443 if scheme == "https" else 80)
+        for key in [k for k in self._idle if k[:3] == (scheme, host, port)]:
+            for conn in self._idle.pop(key):
+                conn.abort()
+
     @property
     def idle(self) -> int:
         return sum(len(c) for c in self._idle.values())
