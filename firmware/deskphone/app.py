@@ -92,6 +92,7 @@ class PhoneApp:
         self.sip_notify: SipNotifyListener | None = None   # Action URI over SIP NOTIFY (UDP)
         self.mwi: MwiSubscriptions | None = None   # voicemail SUBSCRIBEs (net/mwi.py)
         self.sip_edge: SipEdge | None = None    # kamailio on the SIP port, baresip behind it
+        self._edge_said: str | None = None      # what _edge_note last told the log
         self.mac = board.mac or read_mac() or "000000000000"
         self.store = StateStore(self.state_dir)
         # --http-port is a start-up choice, not a user setting: pinned over files and
@@ -227,6 +228,7 @@ class PhoneApp:
             self.netwatch.request_check()      # another SIP server: $ip may be another address
         self._sip_target = target
         if tell_core:
+            self._edge_note(settings)
             self.post(ins.SettingsChanged(settings))
             if getattr(self, "phonebooks", None) is not None:
                 self.phonebooks.settings_changed(settings)     # a new book URL: fetch now
@@ -234,6 +236,15 @@ class PhoneApp:
                 self.mwi.settings_changed(settings)            # MWI subscriptions on, off
             if getattr(self, "blf_watcher", None) is not None:
                 self.blf_watcher.settings_changed(settings)    # BLF keys added, removed
+
+    def _edge_note(self, settings: Settings) -> None:
+        """Say once (per change of what is to be said) when the running SIP edge no longer
+        fits the settings: it is chosen at start."""
+        from .engine.sip_edge_config import edge_restart_note
+        note = edge_restart_note(settings, getattr(self, "sip_edge", None) is not None)
+        if note is not None and note != self._edge_said:
+            log.warning("SIP edge: %s", note)
+        self._edge_said = note
 
     # ------------------------------------------------------------ adapters
 

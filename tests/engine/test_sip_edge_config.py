@@ -14,8 +14,8 @@ import pytest
 from deskphone.engine.baresip_config import BehindEdge, account_line, launch_config
 from deskphone.engine.sip_edge import find_module_dir
 from deskphone.engine.sip_edge_config import (EdgeConfig, EdgeConfigError, PHONE_EVENTS,
-                                              SOURCE_HEADER, command_line, outbound_routes,
-                                              uses_tcp, uses_tls)
+                                              SOURCE_HEADER, command_line, edge_restart_note,
+                                              outbound_routes, uses_tcp, uses_tls)
 from deskphone.core.accounts import enabled_accounts
 from support.needs import unavailable
 
@@ -113,6 +113,17 @@ def test_tcp_and_tls_accounts_are_seen():
     assert not edge(tcp=False).render().count("listen=tcp:")
     assert 'loadmodule "ctl.so"' not in edge().render()     # no control socket by default
     assert uses_tls({**ACCOUNT, "account.1.sip_server.1.transport_type": 2})
+
+
+def test_a_tls_account_or_the_edge_turned_off_under_a_running_edge_is_said():
+    tls = {**ACCOUNT, "account.1.sip_server.1.transport_type": 2}
+    assert edge_restart_note(ACCOUNT, True) is None
+    assert edge_restart_note(tls, False) is None           # no edge: baresip has the port
+    note = edge_restart_note(tls, True)
+    assert note is not None and note.startswith("account 1 uses TLS") and "restart" in note
+    off = {**ACCOUNT, "deskphone.sip_edge.enable": False}
+    assert "takes effect when the phone restarts" in edge_restart_note(off, True)
+    assert edge_restart_note({**tls, "account.1.enable": False}, True) is None
 
 
 def test_memory_is_capped_on_the_command_line():

@@ -11,6 +11,7 @@ real kamailio edge (engine/sip_edge.py); nothing is simulated.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 
@@ -116,6 +117,22 @@ async def test_a_stranger_through_the_edge_is_judged_by_its_own_address(lab, pho
     assert phone.sip_notify.stats["403"] == 1
     assert phone.settings["features.dnd.enable"] is False
     assert "dnd_on" not in receiver.events()
+
+
+async def test_a_tls_account_added_under_the_running_edge_is_said_once(lab, phone, caplog):
+    # The edge is chosen at start and carries no TLS: a TLS account added later (here as
+    # the setup pages add one, through the settings writer) gets one warning saying so.
+    caplog.set_level(logging.WARNING, "deskphone")
+
+    def said() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "SIP edge:" in r.getMessage()]
+    phone.writer.update({"account.1.label": "Desk"})                 # nothing to say
+    assert said() == []
+    phone.writer.update({"account.1.sip_server.1.transport_type": 2})
+    phone.writer.update({"account.1.label": "Desk 2"})               # still TLS: not again
+    assert said() == ["SIP edge: account 1 uses TLS, which the SIP edge (on since the phone "
+                      "started) does not carry: it registers once the phone restarts (Reboot)"]
+    assert phone.sip_edge is not None and phone.sip_edge.pid is not None   # it stays on
 
 
 async def test_a_killed_edge_comes_back_and_notifies_still_arrive(lab, phone, receiver):

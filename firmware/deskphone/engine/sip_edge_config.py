@@ -221,7 +221,27 @@ def uses_tcp(settings: Mapping[str, object]) -> bool:
 
 def uses_tls(settings: Mapping[str, object]) -> bool:
     """An enabled account uses TLS: the edge (no tls module loaded) cannot carry it."""
-    return any(acc.transport == 2 for acc in enabled_accounts(settings))
+    return bool(tls_accounts(settings))
+
+
+def tls_accounts(settings: Mapping[str, object]) -> tuple[int, ...]:
+    """The enabled accounts that use TLS, by number."""
+    return tuple(acc.index for acc in enabled_accounts(settings) if acc.transport == 2)
+
+
+def edge_restart_note(settings: Mapping[str, object], edge_running: bool) -> str | None:
+    """What to tell the user when the settings now want the edge off but it runs (it is
+    chosen at start, ``PhoneApp._make_sip_edge``): None when nothing is to be said."""
+    if not edge_running:
+        return None
+    accounts = tls_accounts(settings)
+    if accounts:
+        which = ", ".join(str(n) for n in accounts)
+        return (f"account {which} uses TLS, which the SIP edge (on since the phone started) "
+                "does not carry: it registers once the phone restarts (Reboot)")
+    if not settings.get("deskphone.sip_edge.enable", True):
+        return "deskphone.sip_edge.enable = 0 takes effect when the phone restarts (Reboot)"
+    return None
 
 
 def command_line(config_file: str, workdir: str, *, shm_mb: int = SHM_MB,
